@@ -1,0 +1,1 @@
+"""One module per command family: each holds its declarations and thin actions."""

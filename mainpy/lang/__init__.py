@@ -1,0 +1,1 @@
+"""The command language: registry, parser, interpreter, errors. No crystallography here."""

@@ -1,0 +1,1 @@
+"""The atomic model as arrays, selections on it, and coordinate file I/O."""

@@ -1,0 +1,1 @@
+"""The minimizer driver, weighting, re-phasing hook, kicks, stop flag."""

@@ -1,0 +1,1 @@
+"""Chemistry: restraint dictionaries, topology, and the energy terms (numba kernels)."""

@@ -1,0 +1,1 @@
+"""Refinement targets behind one interface: value and gradient."""
