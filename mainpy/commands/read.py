@@ -1,0 +1,56 @@
+"""READ: coordinates, reflections, maps, monomer library."""
+
+from mainpy.lang.registry import Clause, File, Int, Real, Word, command
+
+ISSUE3 = "the reciprocal-space engine (issue 3)"
+ISSUE4 = "the restraints (issue 4)"
+
+
+def _read_coor(session, args):
+    from mainpy.model import model as M
+    fmt = "pdb" if "pdb" in args else "cif" if "cif" in args else None
+    if "append" in args and session.model is not None:
+        st = M.read_structure(args["file"], fmt)
+        new = M.append(session.model, st)
+        session.set_model(new)
+        how = "appended"
+    else:
+        session.set_model(M.load(args["file"], fmt))
+        how = "read"
+    m = session.model
+    a = m.atoms
+    sg = m.spacegroup
+    session.echo(f" {len(a)} atoms in {a.n_residues} residues, {len(m.structure[0])} chains "
+                 f"{how} from {args['file']}")
+    session.echo(f" cell {m.cell.parameters[0]:.3f} {m.cell.parameters[1]:.3f} "
+                 f"{m.cell.parameters[2]:.3f} {m.cell.parameters[3]:.2f} "
+                 f"{m.cell.parameters[4]:.2f} {m.cell.parameters[5]:.2f}  "
+                 f"space group {sg.xhm() if sg else 'unknown'}")
+
+
+command("read", "coor", help="read a model (PDB or mmCIF); segments are chains (or segids)",
+        clauses=(Clause("file", (File(),), help="the coordinate file"),
+                 Clause("pdb", help="read as PDB whatever the name"),
+                 Clause("cif", help="read as mmCIF whatever the name"),
+                 Clause("init", help="replace the current model (default)"),
+                 Clause("append", help="add the file's chains to the current model")),
+        needs=(("file",),), exclusive=(("pdb", "cif"), ("init", "append")),
+        action=_read_coor, examples=("read coor file 1abc.pdb", "read coor file x.cif append"))
+
+command("read", "refl", help="read reflections (MTZ or mmCIF): amplitudes or intensities, free flags",
+        clauses=(Clause("file", (File(),), help="the reflection file"),
+                 Clause("fobs", (Word("label"),), help="amplitude column"),
+                 Clause("sigma", (Word("label"),), help="sigma column"),
+                 Clause("iobs", (Word("label"),), help="intensity column"),
+                 Clause("free", (Word("label"),), help="free-R flag column"),
+                 Clause("free_value", (Int("v"),), help="flag value of the free set (default 0)"),
+                 Clause("reso", (Real("lo"), Real("hi")), help="resolution limits in A")),
+        needs=(("file",),), exclusive=(("fobs", "iobs"),), pending=ISSUE3)
+
+command("read", "map", help="read a map (CCP4/MRC) into map n",
+        lead=(Int("n", help="map number"),),
+        clauses=(Clause("file", (File(),), help="the map file"),), needs=(("file",),),
+        pending=ISSUE3)
+
+command("read", "mono", help="use a monomer library folder (CCP4 layout) for restraints",
+        lead=(File("path"),), pending=ISSUE4)

@@ -1,0 +1,105 @@
+"""SHOW: keys, variables, the crystal, selections (energies, R-values, geometry later)."""
+
+from mainpy.errors import NotBuiltError
+from mainpy.lang.registry import Clause, Name, Sele, command
+from mainpy.session import BUILTIN_KEYS
+
+MAX_LISTED = 50
+
+
+def _show_keys(session):
+    masks = session.key_masks()
+    names = set(masks) | set(session.keys)
+    if not names:
+        session.echo(" no keys (ACTIVE and IMAGE are all atoms once a model is read)")
+        return
+    session.echo(f" {'key':<16} {'atoms':>8}")
+    for name in sorted(names, key=lambda k: (k not in BUILTIN_KEYS, k)):
+        note = "" if name in session.keys else "  (built in: all atoms)"
+        count = f"{int(masks[name].sum()):>8}" if name in masks else f"{'-':>8}  (no model yet)"
+        session.echo(f" {name:<16} {count}{note}")
+
+
+def _show_vari(session):
+    if not session.variables:
+        session.echo(" no variables")
+        return
+    w = max(len(k) for k in session.variables)
+    for k in sorted(session.variables):
+        v = session.variables[k]
+        session.echo(f" {k:<{w}} = {v:.6g}" if isinstance(v, float) else f" {k:<{w}} = {v}")
+
+
+def _show_crystal(session):
+    m = session.need_model()
+    p = m.cell.parameters
+    sg = m.spacegroup
+    a = m.atoms
+    session.echo(f" cell        {p[0]:.3f} {p[1]:.3f} {p[2]:.3f}  {p[3]:.2f} {p[4]:.2f} {p[5]:.2f}")
+    session.echo(f" space group {sg.xhm() if sg else 'unknown'}"
+                 + (f"  ({len(sg.operations())} symmetry operators)" if sg else ""))
+    session.echo(f" atoms       {len(a)} in {a.n_residues} residues, "
+                 f"{len(set(a.chain.tolist()))} chains, {len(set(a.segment.tolist()))} segments")
+    if m.structure.resolution:
+        session.echo(f" resolution  {m.structure.resolution:.2f} A (from the file)")
+    if m.path:
+        session.echo(f" file        {m.path}")
+
+
+def _show_sele(session, node):
+    import numpy as np
+    atoms = session.atoms
+    mask = session.select(node)
+    idx = np.flatnonzero(mask)
+    session.echo(f" {len(idx)} atoms selected")
+    for i in idx[:MAX_LISTED]:
+        session.echo(f"  {atoms.serial[i]:>6} {atoms.label(i):<22} B {atoms.b[i]:6.2f} "
+                     f"occ {atoms.occ[i]:4.2f}")
+    if len(idx) > MAX_LISTED:
+        session.echo(f"  ... and {len(idx) - MAX_LISTED} more")
+
+
+def _show_maps(session):
+    if not session.maps:
+        session.echo(" no maps")
+        return
+    for n in sorted(session.maps):
+        session.echo(f" map {n}: {session.maps[n]}")
+
+
+def _show(session, args):
+    shown = False
+    for name in args.names():
+        shown = True
+        if name == "key":
+            _show_keys(session)
+        elif name == "vari":
+            _show_vari(session)
+        elif name == "crystal":
+            _show_crystal(session)
+        elif name == "sele":
+            _show_sele(session, args["sele"])
+        elif name == "maps":
+            _show_maps(session)
+        else:
+            raise NotBuiltError(f"SHOW {name.upper()} is not built yet (it comes with "
+                                f"{_PENDING[name]}); nothing was changed")
+    if not shown:
+        _show_crystal(session) if session.model is not None else _show_vari(session)
+
+
+_PENDING = {"ener": "the restraints (issue 4)", "geometry": "the restraints (issue 4)",
+            "r_value": "the reciprocal-space engine (issue 3)"}
+
+command("show", help="print keys, variables, the crystal, a selection, energies, R-values",
+        clauses=(Clause("key", help="keys and their atom counts"),
+                 Clause("vari", help="variables and their values"),
+                 Clause("crystal", help="cell, space group, atom count"),
+                 Clause("maps", help="the maps in memory"),
+                 Clause("ener", help="each energy term and its restraint count"),
+                 Clause("geometry", help="rmsd bonds/angles, Ramachandran"),
+                 Clause("r-value", (), sub=(Clause("vari", (Name("name"),),
+                                                   help="also store R-free in a variable"),),
+                        help="R-work, R-free overall and per shell"),
+                 Sele(help="list the selected atoms")),
+        action=_show, examples=("show key", "show sele resi name HOH end", "show crystal"))

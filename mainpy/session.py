@@ -1,0 +1,173 @@
+"""The session: everything a user's commands read and change, in one object.
+
+Model (atoms as arrays), keys, variables, save points, maps, reflections, settings and
+the journal live here and nowhere else; commands change them, the graphics window and
+the Python API only read them. `Session.run` is the entry for command text.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from mainpy.errors import ScienceError
+
+#: keys that always exist: what MINIMIZE moves and what the window shows (all atoms
+#: unless the user defines them)
+BUILTIN_KEYS = ("active", "image")
+
+
+@dataclass
+class Key:
+    """A named selection: its expression (re-evaluated for a new model) and its mask."""
+
+    expr: object
+    mask: object
+
+
+class Session:
+    """State of one mainpy session.
+
+    >>> s = Session()
+    >>> s.run("set vari STEP = 20")
+    >>> s.variables["STEP"]
+    '20'
+    """
+
+    def __init__(self, out=None, journal: str | Path | None = None, verbose: int = 1,
+                 debug: bool = False):
+        self.variables: dict[str, object] = {}
+        self.keys: dict[str, Key] = {}
+        self.model = None                 # mainpy.model.model.Model
+        self.saved: dict[str, dict] = {}  # save points: name -> arrays
+        self.maps: dict[int, object] = {}
+        self.reflections = None
+        self.out = out if out is not None else sys.stdout
+        self.verbose = verbose
+        self.debug = debug
+        self.journal = Path(journal) if journal else None
+        from mainpy.lang.interpreter import Interpreter
+        self.interpreter = Interpreter(self)
+
+    # ------------------------------------------------------------------ running text
+    def run(self, text: str, name: str = "<input>") -> None:
+        """Run command text (sentences separated by new lines or ';')."""
+        self.interpreter.run_text(text, name)
+
+    def run_file(self, path: str | Path, args=()) -> None:
+        """Run a macro file as `<path args` would."""
+        self.interpreter.run_file(Path(path), [str(a) for a in args])
+
+    # ------------------------------------------------------------------ output
+    def echo(self, text: str = "", level: int = 1) -> None:
+        if self.verbose >= level:
+            print(text, file=self.out)
+
+    def warn(self, text: str) -> None:
+        print(f"warning: {text}", file=self.out)
+
+    # ------------------------------------------------------------------ model & selections
+    def need_model(self):
+        if self.model is None:
+            raise ScienceError("no model: read one first (read coor file model.pdb)")
+        return self.model
+
+    @property
+    def atoms(self):
+        return self.need_model().atoms
+
+    def key_names(self) -> set[str]:
+        return set(self.keys) | set(BUILTIN_KEYS)
+
+    def key_masks(self) -> dict:
+        import numpy as np
+        masks = {k: v.mask for k, v in self.keys.items() if v.mask is not None}
+        if self.model is not None:
+            for k in BUILTIN_KEYS:
+                masks.setdefault(k, np.ones(len(self.model.atoms), bool))
+        return masks
+
+    def select(self, node):
+        """Boolean mask of the atoms a selection tree picks (all atoms for None)."""
+        import numpy as np
+
+        from mainpy.model import selection as S
+        atoms = self.atoms
+        if node is None:
+            return np.ones(len(atoms), bool)
+
+        def neighbours(mask, dist):
+            from mainpy.model.neighbors import within
+            return within(atoms, self.model.structure, mask, dist)
+
+        try:
+            return S.evaluate(node, atoms, self.key_masks(), neighbours)
+        except S.SelectionError as e:
+            raise ScienceError(str(e)) from None
+
+    def set_model(self, model) -> None:
+        """Install a new model; keys are evaluated again on it (dropped with a warning if
+        they no longer evaluate), save points of another atom count are dropped."""
+        old = self.model
+        self.model = model
+        for name, key in list(self.keys.items()):
+            try:
+                key.mask = self.select(key.expr)
+            except Exception as e:  # noqa: BLE001 - report and drop, the model is still read
+                self.warn(f"key {name} dropped: {e}")
+                del self.keys[name]
+        if old is not None and len(old.atoms) != len(model.atoms):
+            self.saved.clear()
+
+    # ------------------------------------------------------------------ transactions
+    def state(self) -> dict:
+        """What a failed sentence must leave as it was (shallow: commands replace arrays)."""
+        return {
+            "variables": dict(self.variables),
+            "keys": {k: Key(v.expr, v.mask) for k, v in self.keys.items()},  # masks are replaced, never changed
+            "model": self.model,
+            "atoms": self.model.atoms if self.model is not None else None,
+            "saved": dict(self.saved),
+            "maps": dict(self.maps),
+            "reflections": self.reflections,
+            "verbose": self.verbose,
+            "debug": self.debug,
+        }
+
+    def restore_state(self, st: dict) -> None:
+        self.variables = st["variables"]
+        self.keys = st["keys"]
+        self.model = st["model"]
+        if self.model is not None:
+            self.model.atoms = st["atoms"]
+        self.saved = st["saved"]
+        self.maps = st["maps"]
+        self.reflections = st["reflections"]
+        self.verbose = st["verbose"]
+        self.debug = st["debug"]
+
+    @contextmanager
+    def transaction(self):
+        """Run a block; if it raises, the session is put back as it was."""
+        st = self.state()
+        try:
+            yield
+        except BaseException:
+            self.restore_state(st)
+            raise
+
+    def fingerprint(self) -> tuple:
+        """A value that changes whenever the user-visible state changes (for tests)."""
+        import hashlib
+        h = hashlib.sha1()
+        if self.model is not None:
+            a = self.model.atoms
+            for arr in (a.xyz, a.b, a.occ, a.charge, a.weight):
+                h.update(arr.tobytes())
+        keys = tuple(sorted((k, v.mask.tobytes() if v.mask is not None else b"")
+                            for k, v in self.keys.items()))
+        return (h.hexdigest(), tuple(sorted(self.variables.items(), key=str)), keys,
+                id(self.model), tuple(sorted(self.saved)), tuple(sorted(self.maps)),
+                id(self.reflections), self.verbose, self.debug)

@@ -1,0 +1,137 @@
+"""Fmodel: the model's structure factors scaled to the data (MAIN's RE_PHASE step).
+
+Fmodel = k_iso * k_aniso * (Fcalc + k_mask * Fmask), for every reflection of a data set
+(unobserved ones get scales interpolated by resolution, so maps can be filled). The
+scales are fitted to the observed work reflections (see `scaling`).
+"""
+
+from __future__ import annotations
+
+import gemmi
+import numpy as np
+
+from mainpy.errors import InputError
+from mainpy.xtal.fcalc import FcalcCalculator
+from mainpy.xtal.rfactors import data_statistics, r_work_free, shell_table
+from mainpy.xtal.scaling import BulkSolventScaler, ScaleModel, k_aniso_from_ustar
+from mainpy.xtal.solvent import MASK_STEP, fmask_from_grid, mask_grid
+
+
+def check_compatible(cell: gemmi.UnitCell, spacegroup: gemmi.SpaceGroup, refl,
+                     model_source: str = "the model", cell_tol: float = 0.02) -> None:
+    """InputError unless model and data have the same space group and similar cells."""
+    if spacegroup is None:
+        raise InputError(f"{model_source} has no space group (CRYST1 record); add one that "
+                         f"matches the data in {refl.source}")
+    if spacegroup.hm != refl.spacegroup.hm:
+        raise InputError(
+            f"{model_source} is in space group {spacegroup.hm} but the data in "
+            f"{refl.source} are in {refl.spacegroup.hm}; use a model and data of the same "
+            "crystal form (reindex or fix the CRYST1 record)")
+    a, b = np.array(cell.parameters), np.array(refl.cell.parameters)
+    if (np.abs(a[:3] - b[:3]) > cell_tol * b[:3]).any() or (np.abs(a[3:] - b[3:]) > 1.0).any():
+        raise InputError(
+            f"the cell of {model_source} ({', '.join(f'{x:g}' for x in a)}) differs from "
+            f"the cell of {refl.source} ({', '.join(f'{x:g}' for x in b)}); use matching "
+            "files")
+
+
+class Fmodel:
+    """Fcalc, Fmask and scales of one model against one `Reflections`.
+
+    ``update(atoms)`` recomputes Fcalc, the mask and the scales (RE_PHASE); the arrays
+    ``fcalc``, ``fmask`` and ``f_model`` are aligned with ``refl.hkl``.
+    """
+
+    def __init__(self, refl, atoms, mask_step: float = MASK_STEP,
+                 model_cell: gemmi.UnitCell | None = None,
+                 model_spacegroup: gemmi.SpaceGroup | None = None,
+                 model_source: str = "the model", bulk_solvent: bool = True):
+        if model_cell is not None or model_spacegroup is not None:
+            check_compatible(model_cell or refl.cell, model_spacegroup, refl, model_source)
+        self.refl = refl
+        self.mask_step = mask_step
+        self.bulk_solvent = bulk_solvent
+        self.calc = FcalcCalculator(refl.cell, refl.spacegroup, refl.hkl)
+        self.fcalc = None
+        self.fmask = np.zeros(len(refl), complex)
+        self.scales: ScaleModel | None = None
+        self.mask = None
+        self.update(atoms)
+
+    # -- computing ---------------------------------------------------------------
+    def update(self, atoms, select: np.ndarray | None = None, mask: bool = True,
+               scale: bool = True) -> "Fmodel":
+        """Recompute Fcalc (atoms, optionally a selection), Fmask and the scales."""
+        self.fcalc = self.calc(atoms, select)
+        if mask and self.bulk_solvent:
+            model = self.calc.model(atoms, select)
+            self.mask = mask_grid(model, self.refl.cell, self.refl.spacegroup, self.mask_step)
+            self.fmask = fmask_from_grid(self.mask, self.refl.hkl)
+        if scale:
+            self.fit_scales()
+        return self
+
+    def fit_scales(self) -> ScaleModel:
+        """Fit bulk solvent and overall scales to the observed work set."""
+        r = self.refl
+        obs = r.observed
+        scaler = BulkSolventScaler(r.fobs[obs], self.fcalc[obs], self.fmask[obs], r.hkl[obs],
+                                   r.d[obs], r.work[obs], r.spacegroup, r.cell)
+        sm = scaler.run()
+        self.scales = sm
+        n = len(r)
+        s2 = r.s2
+        order = np.argsort(s2[obs])
+        xs = s2[obs][order]
+        self.k_iso = np.empty(n)
+        self.k_mask = np.empty(n)
+        self.k_iso[obs] = sm.k_iso
+        self.k_mask[obs] = sm.k_mask
+        # unobserved reflections: scales of their resolution
+        self.k_iso[~obs] = np.interp(s2[~obs], xs, sm.k_iso[order])
+        self.k_mask[~obs] = np.interp(s2[~obs], xs, sm.k_mask[order])
+        self.k_aniso = k_aniso_from_ustar(r.hkl, sm.u_star)
+        ka_obs = sm.k_aniso
+        # k_aniso was normalized on the observed set; carry the same factor everywhere
+        norm = np.median(self.k_aniso[obs] / ka_obs) if obs.any() else 1.0
+        self.k_aniso = self.k_aniso / norm
+        self.k_aniso[obs] = ka_obs
+        return sm
+
+    # -- results -----------------------------------------------------------------
+    @property
+    def f_model(self) -> np.ndarray:
+        """Scaled model structure factors for every reflection."""
+        if self.scales is None:
+            return self.fcalc + 0.0 * self.fmask
+        return self.k_iso * self.k_aniso * (self.fcalc + self.k_mask * self.fmask)
+
+    @property
+    def f_model_unscaled(self) -> np.ndarray:
+        """Fcalc + k_mask*Fmask, on the scale of the model (no k_iso, k_aniso)."""
+        km = self.k_mask if self.scales is not None else 0.0
+        return self.fcalc + km * self.fmask
+
+    def r_factors(self) -> tuple[float, float]:
+        """(R-work, R-free) of the observed reflections."""
+        r = self.refl
+        return r_work_free(r.fobs, self.f_model, r.work, r.test)
+
+    @property
+    def r_work(self) -> float:
+        return self.r_factors()[0]
+
+    @property
+    def r_free(self) -> float:
+        return self.r_factors()[1]
+
+    def shells(self, n_shells: int = 10) -> list[dict]:
+        return shell_table(self.refl, self.f_model, n_shells)
+
+    def statistics(self) -> dict:
+        out = data_statistics(self.refl, self.f_model)
+        if self.scales is not None:
+            out["k_mask_bins"] = self.scales.k_mask_bin.tolist()
+            out["b_cart"] = None if self.scales.b_cart is None else self.scales.b_cart.tolist()
+        return out

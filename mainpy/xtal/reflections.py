@@ -1,0 +1,276 @@
+"""Reflection data: read MTZ or mmCIF structure factors into flat numpy arrays.
+
+`read_reflections` picks the amplitude (or intensity) and free-flag columns, converts
+intensities to amplitudes by French & Wilson (1978), and keeps unobserved reflections
+(NaN or F == 0) in the arrays with `observed` False, so that every array is aligned with
+`hkl`. Systematically absent reflections are dropped (they carry no information).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+
+import gemmi
+import numpy as np
+
+from mainpy.errors import InputError
+
+#: labels that look like free-R flag columns (case-insensitive)
+_FREE_RE = re.compile(r"free|r[-_]?free|test", re.IGNORECASE)
+#: preferred amplitude / intensity labels, in order, when several columns qualify
+_F_PREFERRED = ("FP", "F", "FOBS", "F-obs", "F_meas_au", "FMEAN", "F-obs-filtered")
+_I_PREFERRED = ("IMEAN", "I", "IOBS", "I-obs", "intensity_meas", "I-obs-filtered")
+
+
+@dataclass
+class Reflections:
+    """Per-reflection arrays aligned with ``hkl`` plus the crystal they belong to.
+
+    ``fobs``/``sigf`` are NaN where a reflection is unobserved. ``free`` is True for the
+    test (free) set. ``epsilon`` is the multiplicity factor without lattice centring, as
+    used for Wilson statistics.
+    """
+
+    hkl: np.ndarray            # (n, 3) int32
+    d: np.ndarray              # (n,) d-spacing, Angstrom
+    fobs: np.ndarray           # (n,) amplitudes, NaN = unobserved
+    sigf: np.ndarray           # (n,) NaN = unobserved
+    free: np.ndarray           # (n,) bool, True = test set
+    centric: np.ndarray        # (n,) bool
+    epsilon: np.ndarray        # (n,) float
+    cell: gemmi.UnitCell
+    spacegroup: gemmi.SpaceGroup
+    iobs: np.ndarray | None = None
+    sigi: np.ndarray | None = None
+    source: str = ""
+    labels: dict = field(default_factory=dict)   # role -> column label
+    free_value: int | None = 0                   # flag value meaning "free" (None: no flags)
+    french_wilson: bool = False                  # amplitudes came from intensities
+
+    def __len__(self) -> int:
+        return len(self.hkl)
+
+    @property
+    def observed(self) -> np.ndarray:
+        """Reflections with a usable amplitude."""
+        return np.isfinite(self.fobs) & np.isfinite(self.sigf) & (self.fobs > 0)
+
+    @property
+    def work(self) -> np.ndarray:
+        return self.observed & ~self.free
+
+    @property
+    def test(self) -> np.ndarray:
+        return self.observed & self.free
+
+    @property
+    def s2(self) -> np.ndarray:
+        """1/d^2 for every reflection."""
+        return 1.0 / self.d ** 2
+
+    @property
+    def d_min(self) -> float:
+        return float(self.d[self.observed].min())
+
+    @property
+    def d_max(self) -> float:
+        return float(self.d[self.observed].max())
+
+    def select(self, mask: np.ndarray) -> "Reflections":
+        """A new Reflections holding only the selected rows (bool mask or indices)."""
+        def sub(a):
+            return None if a is None else a[mask]
+        return replace(self, hkl=self.hkl[mask], d=self.d[mask], fobs=self.fobs[mask],
+                       sigf=self.sigf[mask], free=self.free[mask],
+                       centric=self.centric[mask], epsilon=self.epsilon[mask],
+                       iobs=sub(self.iobs), sigi=sub(self.sigi), labels=dict(self.labels))
+
+    def summary(self) -> dict:
+        """Counts MAIN's `refl` reports: total, observed, work, free and free fraction."""
+        obs = self.observed
+        n_free = int(self.test.sum())
+        return {"n": len(self), "observed": int(obs.sum()), "work": int(self.work.sum()),
+                "free": n_free, "free_fraction": n_free / max(1, int(obs.sum())),
+                "d_min": self.d_min, "d_max": self.d_max}
+
+
+def resolution_mask(d: np.ndarray, d_min: float | None = None,
+                    d_max: float | None = None) -> np.ndarray:
+    """True where d_min <= d <= d_max (a missing limit is open)."""
+    m = np.ones(len(d), bool)
+    if d_min is not None and d_min > 0:
+        m &= d >= d_min * (1 - 1e-9)
+    if d_max is not None and d_max > 0:
+        m &= d <= d_max * (1 + 1e-9)
+    return m
+
+
+def select_resolution(refl: Reflections, d_min: float | None = None,
+                      d_max: float | None = None) -> Reflections:
+    """The reflections between d_max (low resolution) and d_min (high resolution)."""
+    if d_min is not None and d_max is not None and d_min > d_max:
+        d_min, d_max = d_max, d_min
+    return refl.select(resolution_mask(refl.d, d_min, d_max))
+
+
+# ----------------------------------------------------------------------------- reading
+
+def _read_mtz(path: str) -> gemmi.Mtz:
+    """An MTZ object from an MTZ file or from the first merged block of an mmCIF SF file."""
+    if not os.path.exists(path):
+        raise InputError(f"reflection file {path} does not exist; check the file name")
+    low = path.lower()
+    try:
+        if low.endswith((".cif", ".mmcif", ".ent", ".cif.gz", ".mmcif.gz", ".ent.gz")):
+            doc = gemmi.cif.read(path)
+            blocks = [rb for rb in gemmi.as_refln_blocks(doc) if rb.is_merged()]
+            if not blocks:
+                raise InputError(f"{path} has no merged reflection block (_refln loop); "
+                                 "give a structure-factor mmCIF or an MTZ file")
+            mtz = gemmi.CifToMtz().convert_block_to_mtz(blocks[0])
+        else:
+            mtz = gemmi.read_mtz_file(path)
+    except InputError:
+        raise
+    except (RuntimeError, ValueError, OSError) as e:
+        raise InputError(f"cannot read reflection file {path}: {e}; "
+                         "give an MTZ or structure-factor mmCIF file") from None
+    if mtz.spacegroup is None:
+        raise InputError(f"{path} has no space group; add one (e.g. with gemmi or CCP4)")
+    return mtz
+
+
+def _columns_text(mtz: gemmi.Mtz) -> str:
+    return ", ".join(f"{c.label} ({c.type})" for c in mtz.columns if c.type != "H")
+
+
+def _col(mtz: gemmi.Mtz, label: str, path: str, role: str):
+    col = mtz.column_with_label(label)
+    if col is None:
+        raise InputError(f"{path} has no column {label!r} for {role}; "
+                         f"the columns are: {_columns_text(mtz)}")
+    return col
+
+
+def _sigma_for(mtz: gemmi.Mtz, label: str, path: str):
+    """The Q column paired with a data column: SIG<label>, or the next column of type Q."""
+    for name in ("SIG" + label, "SIG_" + label, "SIGMA" + label, label + "_sigma"):
+        c = mtz.column_with_label(name)
+        if c is not None:
+            return c
+    labels = mtz.column_labels()
+    i = labels.index(label)
+    if i + 1 < len(labels) and mtz.columns[i + 1].type == "Q":
+        return mtz.columns[i + 1]
+    raise InputError(f"{path}: no sigma column found for {label!r}; name it with the "
+                     f"sigma option. The columns are: {_columns_text(mtz)}")
+
+
+def _pick(mtz: gemmi.Mtz, ctype: str, preferred) -> str | None:
+    """The first column of the type that has a sigma partner, preferred labels first."""
+    cands = [c.label for c in mtz.columns if c.type == ctype]
+    if not cands:
+        return None
+    labels = mtz.column_labels()
+
+    def has_sigma(lab):
+        i = labels.index(lab)
+        return (mtz.column_with_label("SIG" + lab) is not None
+                or (i + 1 < len(labels) and mtz.columns[i + 1].type == "Q"))
+
+    cands = [c for c in cands if has_sigma(c)]
+    if not cands:
+        return None
+    for p in preferred:
+        for c in cands:
+            if c.upper() == p.upper():
+                return c
+    return cands[0]
+
+
+def _auto_free(mtz: gemmi.Mtz) -> str | None:
+    for c in mtz.columns:
+        if c.type == "I" and _FREE_RE.search(c.label):
+            return c.label
+    return None
+
+
+def read_reflections(path, fobs: str | None = None, sigma: str | None = None,
+                     iobs: str | None = None, free: str | None = None,
+                     free_value: int = 0) -> Reflections:
+    """Read an MTZ or mmCIF structure-factor file.
+
+    Columns are found automatically (amplitudes F/Q first, else intensities J/Q) unless
+    given. Intensities are converted to amplitudes by French & Wilson. ``free_value`` is
+    the flag value of the test set (CCP4 convention: 0).
+    """
+    path = os.fspath(path)
+    mtz = _read_mtz(path)
+    if fobs and iobs:
+        raise InputError(f"{path}: give either amplitudes or intensities, not both")
+    if fobs:
+        _col(mtz, fobs, path, "amplitudes")
+    if iobs:
+        _col(mtz, iobs, path, "intensities")
+    if not fobs and not iobs:
+        fobs = _pick(mtz, "F", _F_PREFERRED)
+        if fobs is None:
+            iobs = _pick(mtz, "J", _I_PREFERRED)
+        if fobs is None and iobs is None:
+            raise InputError(
+                f"{path} has no amplitude (type F) or intensity (type J) column with a "
+                f"sigma (type Q); the columns are: {_columns_text(mtz)}. Name the data "
+                "columns explicitly, or convert anomalous data to mean values first")
+    data_label = fobs or iobs
+    sig_col = _col(mtz, sigma, path, "sigmas") if sigma else _sigma_for(mtz, data_label, path)
+    free_label = free if free else _auto_free(mtz)
+    if free:
+        _col(mtz, free, path, "free-R flags")
+
+    mtz.ensure_asu()
+    hkl = mtz.make_miller_array().astype(np.int32)
+    arr = np.array(mtz, copy=False)
+    labels = mtz.column_labels()
+    val = arr[:, labels.index(data_label)].astype(np.float64)
+    sig = arr[:, labels.index(sig_col.label)].astype(np.float64)
+    if free_label:
+        flags = arr[:, labels.index(free_label)]
+        free_arr = np.isfinite(flags) & (np.rint(np.nan_to_num(flags, nan=-1e9)) == free_value)
+    else:
+        free_arr = np.zeros(len(hkl), bool)
+
+    sg = mtz.spacegroup
+    ops = sg.operations()
+    keep = ~ops.systematic_absences(hkl)
+    hkl, val, sig, free_arr = hkl[keep], val[keep], sig[keep], free_arr[keep]
+    cell = mtz.cell
+    d = cell.calculate_d_array(hkl)
+    centric = ops.centric_flag_array(hkl).astype(bool)
+    eps = ops.epsilon_factor_without_centering_array(hkl).astype(np.float64)
+    role = {"sigma": sig_col.label}
+    if free_label:
+        role["free"] = free_label
+
+    if fobs:
+        unobs = ~np.isfinite(val) | ~np.isfinite(sig) | (val <= 0)
+        f = np.where(unobs, np.nan, val)
+        s = np.where(unobs, np.nan, sig)
+        role["fobs"] = fobs
+        iarr = siga = None
+        fw = False
+    else:
+        from mainpy.xtal.french_wilson import french_wilson
+        unobs = ~np.isfinite(val) | ~np.isfinite(sig) | (sig <= 0)
+        iarr = np.where(unobs, np.nan, val)
+        siga = np.where(unobs, np.nan, sig)
+        f, s = french_wilson(iarr, siga, d, centric, eps)
+        role["iobs"] = iobs
+        fw = True
+    if not (~unobs).any():
+        raise InputError(f"{path}: column {data_label} has no observed values")
+    return Reflections(hkl=hkl, d=d, fobs=f, sigf=s, free=free_arr, centric=centric,
+                       epsilon=eps, cell=cell, spacegroup=sg, iobs=iarr, sigi=siga,
+                       source=path, labels=role,
+                       free_value=free_value if free_label else None, french_wilson=fw)
