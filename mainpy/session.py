@@ -149,11 +149,14 @@ class Session:
         self.debug = st["debug"]
 
     @contextmanager
-    def transaction(self):
-        """Run a block; if it raises, the session is put back as it was."""
+    def transaction(self, keep=()):
+        """Run a block; if it raises (other than the `keep` signals), the session is put
+        back as it was."""
         st = self.state()
         try:
             yield
+        except keep:
+            raise
         except BaseException:
             self.restore_state(st)
             raise

@@ -29,12 +29,12 @@ def need(relpath: str) -> Path:
     return p
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def data():
     """Call data('xtal/1aba/1aba.pdb') to get the path of a real data file."""
     return need
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def monlib_dir():
     return need("monomers")

@@ -111,6 +111,7 @@ class Interpreter:
             self.run_text(text, str(path))
         finally:
             self.frames.pop()
+            v = self.session.variables
             for k in names:
                 v.pop(k, None)
             v.update(saved)
@@ -158,7 +159,7 @@ class Interpreter:
             raise LangError(f"{cmd.name} is not built yet (it comes with {cmd.pending}); "
                             "nothing was changed", parsed.where)
         try:
-            with session.transaction():
+            with session.transaction(keep=(ReturnSignal, QuitSignal)):
                 args = bind(parsed, session.variables)
                 cmd.action(session, args)
         except (ReturnSignal, QuitSignal):

@@ -31,7 +31,12 @@ MAX_TARGET = 4.0
 
 
 def graph_pairs(bond_idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted keys i*n+j (i<j) of atom pairs 1, 2 or 3 bonds apart, and that distance."""
+    """Sorted keys i*n+j (i<j) of atom pairs 1, 2 or 3 bonds apart, and that distance.
+
+    Pairs joined by two or more different 3-bond paths (across a six-membered ring) are
+    given distance 2: their separation is fixed by the ring's bonds and angles, so they
+    are excluded like 1-3 pairs instead of being pushed apart as 1-4 pairs.
+    """
     if len(bond_idx) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int8)
     i, j = bond_idx[:, 0], bond_idx[:, 1]
@@ -46,7 +51,10 @@ def graph_pairs(bond_idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         key = c.row.astype(np.int64) * n + c.col
         key = np.setdiff1d(key, np.fromiter(seen, np.int64, len(seen)) if seen else [])
         keys.append(key)
-        dist.append(np.full(len(key), k, np.int8))
+        d = np.full(len(key), k, np.int8)
+        if k == 3 and len(key):
+            d[np.asarray(m[key // n, key % n]).reshape(-1) >= 2] = 2
+        dist.append(d)
         seen.update(key.tolist())
     keys = np.concatenate(keys)
     dist = np.concatenate(dist)

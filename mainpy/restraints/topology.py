@@ -75,7 +75,10 @@ class Restraints:
 
 
 def _atom_rows(structure: gemmi.Structure) -> gemmi.Structure:
-    """A clone of model 0 whose atom serials are row numbers + 1 (for mapping back)."""
+    """A clone of model 0 with each atom's row number + 1 stored in Atom.fraction.
+
+    (gemmi renumbers serials in prepare_topology, but leaves `fraction` alone; a float32
+    holds integers exactly up to 2**24 atoms.)"""
     st = structure.clone()
     while len(st) > 1:
         del st[len(st) - 1]
@@ -84,7 +87,7 @@ def _atom_rows(structure: gemmi.Structure) -> gemmi.Structure:
         for res in ch:
             for at in res:
                 i += 1
-                at.serial = i
+                at.fraction = float(i)
     return st
 
 
@@ -100,7 +103,7 @@ def _drop_unknown(st: gemmi.Structure, monlib: gemmi.MonLib) -> list[str]:
 
 
 def _rows(atoms) -> tuple:
-    return tuple(a.serial - 1 for a in atoms)
+    return tuple(int(round(a.fraction)) - 1 for a in atoms)
 
 
 def _keep_torsion(t, link_id: str | None, peptide: bool) -> bool:
@@ -195,7 +198,7 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
             for rule in ri.monomer_rules:
                 rules.append((rule, None, peptide, gemmi.Asu.Same))
             for at in ri.res:
-                row = at.serial - 1
+                row = int(round(at.fraction)) - 1
                 restrained[row] = True
                 cc = ri.get_final_chemcomp(at.altloc)
                 try:

@@ -44,8 +44,8 @@ def _moments(iobs, sigi, mu, centric):
     """
     sig = sigi
     lo = np.sqrt(np.maximum(mu - 8 * sig, 0.0))
-    # when mu is far below zero the posterior decays like exp(-J |mu| / sig^2)
-    hi_j = np.where(mu + 8 * sig > 0, mu + 8 * sig, 40 * sig ** 2 / np.maximum(-mu, sig))
+    # when mu is below zero the posterior decays like exp(-J |mu| / sig^2)
+    hi_j = np.maximum(mu + 8 * sig, 40 * sig ** 2 / np.maximum(np.abs(mu), sig))
     hi = np.sqrt(np.maximum(hi_j, lo ** 2 + 1e-12 * sig))
     half = 0.5 * (hi - lo)
     fq = (lo + half)[:, None] + half[:, None] * _NODES[None, :]

@@ -1,0 +1,134 @@
+"""Macros (search path, arguments, RETURN, nesting), variables, error chains, transactions."""
+
+import io
+
+import pytest
+
+from mainpy.lang.errors import LangError
+from mainpy.session import Session
+
+
+def session():
+    return Session(out=io.StringIO())
+
+
+def run_error(s, text):
+    with pytest.raises(LangError) as e:
+        s.run(text)
+    return e.value
+
+
+def test_variables_set_and_shown():
+    s = session()
+    s.run("set vari STEP = 20; set vari NAME = model.pdb")
+    assert s.variables == {"STEP": "20", "NAME": "model.pdb"}
+    s.run("show vari")
+    assert "STEP" in s.out.getvalue() and "model.pdb" in s.out.getvalue()
+
+
+def test_variable_set_and_used_on_the_next_line_of_a_macro(tmp_path):
+    (tmp_path / "m.cmds").write_text("set vari N = 7\nset vari M = N\n")
+    s = session()
+    s.run_file(tmp_path / "m.cmds")
+    assert s.variables["M"] == "7"
+
+
+def test_macro_arguments_nesting_and_return(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "inner.cmds").write_text("set vari GOT = ARG2\nreturn\nset vari NEVER = 1\n")
+    (tmp_path / "outer.cmds").write_text("<inner a 42\nset vari AFTER = ARG1\n")
+    s = session()
+    s.run("<outer first")
+    assert s.variables["GOT"] == "42"
+    assert s.variables["AFTER"] == "first"      # the caller's ARG1 is back after the call
+    assert "NEVER" not in s.variables
+    assert "ARG1" not in s.variables           # arguments do not outlive the macro
+
+
+def test_macro_search_path_order(tmp_path, monkeypatch):
+    sub = tmp_path / "lib"
+    sub.mkdir()
+    (sub / "caller.cmds").write_text("<helper\n")
+    (sub / "helper.cmds").write_text("set vari FROM = lib\n")        # caller's folder
+    (tmp_path / "helper.cmds").write_text("set vari FROM = cwd\n")   # working folder
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "only_here.cmds").write_text("set vari FROM = env\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MAINPY_MACROS", str(extra))
+    s = session()
+    s.run("<lib/caller")
+    assert s.variables["FROM"] == "lib"
+    s.run("<helper")
+    assert s.variables["FROM"] == "cwd"
+    s.run("<only_here")
+    assert s.variables["FROM"] == "env"
+    s.run("<DEF_ALL")                       # shipped with the package
+    assert s.variables["MAP_FO"] == "2"
+
+
+def test_error_in_nested_macro_reports_every_level(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.cmds").write_text("set vari X = 1\n\n  minimize stpe 3\n")
+    (tmp_path / "b.cmds").write_text("! b\n<c\n")
+    (tmp_path / "a.cmds").write_text("set vari Y = 2\n <b\n")
+    s = session()
+    e = run_error(s, "<a")
+    text = e.format()
+    assert str(e.where).endswith("c.cmds:3:12")
+    assert [str(w).rsplit("/", 1)[-1] for w in e.chain] == ["b.cmds:2:1", "a.cmds:2:2",
+                                                            "<input>:1:1"]
+    assert "called from" in text and "STEP" in text
+    # the misspelling is found before the macro runs anything
+    assert "X" not in s.variables
+    # but the outer macro had run its first line
+    assert s.variables["Y"] == "2"
+
+
+def test_runaway_recursion_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loop.cmds").write_text("<loop\n")
+    s = session()
+    e = run_error(s, "<loop")
+    assert "nested more than 50" in e.message
+    assert len(e.chain) == 51
+
+
+def test_missing_macro_names_the_search_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    e = run_error(session(), "<nowhere")
+    assert "nowhere" in e.message and "looked" in e.message
+
+
+def test_pending_command_changes_nothing():
+    s = session()
+    before = s.fingerprint()
+    e = run_error(s, "refl shel 15")
+    assert "not built yet" in e.message
+    assert s.fingerprint() == before
+
+
+def test_failed_sentence_leaves_session_unchanged(data):
+    s = session()
+    s.run(f"read coor file {data('xtal/1aba/1aba.pdb')}")
+    s.run("key side sele resi name LYS end; set vari A = 1; save coor")
+    before = s.fingerprint()
+    for bad in ("set temp sele all end = -5", "set occu = 2", "key k sele nokey end",
+                "restore coor other", "read coor file /nonexistent.pdb",
+                "write coor file /nonexistent/dir/x.pdb", "set vari 1X = 2"):
+        run_error(s, bad)
+        assert s.fingerprint() == before, bad
+
+
+def test_journal_replays(tmp_path, data):
+    journal = tmp_path / "j.cmds"
+    s = Session(out=io.StringIO(), journal=journal)
+    s.run(f"read coor file {data('xtal/1aba/1aba.pdb')}")
+    s.run("set coor kick 0.3 seed 5 sele resi numb 1 : 10 end")
+    with pytest.raises(LangError):
+        s.run("set temp = abc")              # failures are not journalled
+    s.run("set temp sele atom name CA end = 30")
+    t = Session(out=io.StringIO())
+    t.run_file(journal)
+    assert (t.atoms.xyz == s.atoms.xyz).all() and (t.atoms.b == s.atoms.b).all()
+    assert len(journal.read_text().splitlines()) == 3

@@ -1,0 +1,62 @@
+"""sigmaA estimation and figures of merit on simulated data with known D and error."""
+
+import numpy as np
+import pytest
+
+from mainpy.xtal.sigmaa import estimate_sigmaa, figure_of_merit, sigmaa_for
+
+
+def _simulate(case, d_true, s_scale, seed=5):
+    """Fo = |D*Fc + e|, e complex Gaussian (real for centric) of variance eps*S(s)."""
+    from mainpy.xtal.fcalc import FcalcCalculator
+    c = case("1aba")
+    refl = c.refl.select(c.refl.observed)
+    fc = FcalcCalculator(refl.cell, refl.spacegroup, refl.hkl)(c.atoms)
+    rng = np.random.default_rng(seed)
+    # error variance a fixed fraction of the local <|Fc|^2/eps> (smooth in resolution)
+    s2 = 1 / refl.d ** 2
+    order = np.argsort(s2)
+    chunks = np.array_split(order, 40)
+    xc = [s2[j].mean() for j in chunks]
+    yc = [np.mean(np.abs(fc[j]) ** 2 / refl.epsilon[j]) for j in chunks]
+    s_var = s_scale * np.interp(s2, xc, yc)
+    v = refl.epsilon * s_var
+    e = np.where(refl.centric, rng.normal(0, np.sqrt(v)),
+                 rng.normal(0, np.sqrt(v / 2)) + 1j * rng.normal(0, np.sqrt(v / 2)))
+    ftrue = d_true * fc + e
+    return refl, fc, np.abs(ftrue), ftrue, s_var
+
+
+def test_sigmaa_recovers_d_and_s(case):
+    refl, fc, fo, _, s_var = _simulate(case, 0.8, 0.3)
+    sig = np.zeros(len(fo))
+    sa = estimate_sigmaa(fo, fc, sig, refl.centric, refl.epsilon, refl.d,
+                         np.ones(len(fo), bool), per_bin=1000)
+    np.testing.assert_allclose(sa.d_bin, 0.8, rtol=0.06)
+    # S per bin against the mean true variance of the bin's reflections
+    order = np.argsort(1 / refl.d ** 2)
+    chunks = np.array_split(order, len(sa.s_bin))
+    np.testing.assert_allclose(sa.s_bin, [s_var[j].mean() for j in chunks], rtol=0.12)
+    assert np.median(sa.S / s_var) == pytest.approx(1.0, abs=0.05)
+    assert ((sa.sigmaa > 0) & (sa.sigmaa <= 1)).all()
+
+
+def test_fom_is_expected_cosine_of_phase_error(case):
+    """<m> equals the mean cos(phase(Fc) - phase(Ftrue)) of the simulation."""
+    refl, fc, fo, ftrue, s_var = _simulate(case, 0.9, 0.5, seed=9)
+    d = np.full(len(fo), 0.9)
+    m = figure_of_merit(fo, fc, np.zeros(len(fo)), refl.centric, refl.epsilon, d, s_var)
+    cos_err = np.cos(np.angle(ftrue) - np.angle(fc))
+    assert np.mean(m) == pytest.approx(np.mean(cos_err), abs=0.01)
+    # also within resolution halves, where the errors differ
+    hi = refl.d < np.median(refl.d)
+    assert np.mean(m[hi]) == pytest.approx(np.mean(cos_err[hi]), abs=0.02)
+
+
+def test_sigmaa_from_free_set_of_real_data(fmodel):
+    fm = fmodel("1aba")
+    sa = sigmaa_for(fm.refl, fm.f_model)
+    assert sa.used_free and sa.n_bin.sum() == fm.refl.test.sum()
+    # a good model: sigmaA high at low resolution, falling at high resolution
+    assert sa.sigmaa[0] > 0.9 and sa.sigmaa[-1] < sa.sigmaa[0]
+    np.testing.assert_array_less(0.7, sa.d_bin)
