@@ -68,6 +68,17 @@ class Session:
     def warn(self, text: str) -> None:
         print(f"warning: {text}", file=self.out)
 
+    def input_path(self, name: str) -> str:
+        """A file to read: as given (relative to the working folder), else beside the
+        macro that is running, so a macro and its data can travel together."""
+        p = Path(name).expanduser()
+        if p.is_absolute() or p.exists():
+            return str(p)
+        here = self.interpreter.current_dir()
+        if here is not None and (here / p).exists():
+            return str(here / p)
+        return str(p)
+
     # ------------------------------------------------------------------ model & selections
     def need_model(self):
         if self.model is None:

@@ -15,7 +15,7 @@ SELE ... END: a selection (one boolean per atom)
   ALTL a...        TEMP lo hi      OCCU lo hi
   AROUND KEY k DIST r   (through crystal symmetry)
   BY RESI term | BY SEGM term   (widen to whole residues / segments)
-  a key name       (a key wins over a built-in word of the same name)
+  KEY name, or the key name alone (a key wins over a built-in word of the same name)
   names are case-sensitive; wildcards: * any run of characters, % one character
 
   example: set charge sele resi name ARG LYS ASP GLU .a .not atom name C N CA O end 0.0"""

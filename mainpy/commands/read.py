@@ -9,13 +9,14 @@ ISSUE4 = "the restraints (issue 4)"
 def _read_coor(session, args):
     from mainpy.model import model as M
     fmt = "pdb" if "pdb" in args else "cif" if "cif" in args else None
+    path = session.input_path(args["file"])
     if "append" in args and session.model is not None:
-        st = M.read_structure(args["file"], fmt)
+        st = M.read_structure(path, fmt)
         new = M.append(session.model, st)
         session.set_model(new)
         how = "appended"
     else:
-        session.set_model(M.load(args["file"], fmt))
+        session.set_model(M.load(path, fmt))
         how = "read"
     m = session.model
     a = m.atoms

@@ -79,7 +79,7 @@ class _Complete(Exception):
 # ---------------------------------------------------------------------------- selections
 
 _TAGS = ("all", "none", "atom", "residue", "segment", "altloc", "temperature", "occupancy",
-         "around", "by")
+         "around", "by", "key")
 _ATOM_SUB = ("name", "number", "element")
 _RESI_SUB = ("name", "number")
 _SEGM_SUB = ("name",)
@@ -205,6 +205,12 @@ class _SelParser:
             self.r.keyword(("distance",), "AROUND KEY name needs")
             dist = self.r.value(Arg("r", REAL))
             return S.Around(key.text, dist)
+        if tag == "key":
+            name = self.r.next_value_token("a key name")
+            if self.keys is not None and name.text not in self.keys:
+                raise LangError(f"no key named {name.text!r}", name.where,
+                                suggest(name.text, sorted(self.keys)))
+            return S.KeyRef(name.text)
         if tag == "by":
             unit = self.r.keyword(("residue", "segment"), "BY needs")
             return S.By("resi" if unit == "residue" else "segm", self.unary(depth))
