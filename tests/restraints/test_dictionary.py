@@ -33,9 +33,9 @@ ANGLE_TOL = 2.0     # deg
 # Places where the Engh & Huber (2001) value in our dictionary and the
 # CCP4 (acedrg) value differ by more than the tolerance.  Key: (residue, atoms)
 # with atoms as in the restraint; residue '*' matches any residue.  Value: the
-# looser bound that still applies.  The differences are genuine differences of
-# the two sources (E&H: protein structures and CSD fragments; acedrg: CSD-based
-# atom-type statistics), not transcription errors.
+# looser bound that still applies.  These are differences between the two
+# sources (E&H 2001 and the acedrg-generated CCP4 files), listed one by one so
+# that any new or larger difference fails the test.
 KNOWN_DIFFERENCES = {
     # C-terminal carboxylate (free acid): E&H side-chain carboxylate (Glu)
     # O-C-OXT 123.3 vs acedrg 125.6-126.0.
