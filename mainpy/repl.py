@@ -1,5 +1,9 @@
 """The interactive prompt (prompt_toolkit): history, completion, colours, continuation.
 
+A sentence continued over several lines (a line ending in a lone `-` or in `\\`) is
+edited in one buffer: Enter on a continued line opens the next line, the sentence is
+one history entry, and completion sees the whole sentence.
+
 Without a terminal (piped input) sentences are read plainly, line by line.
 """
 
@@ -15,12 +19,71 @@ from mainpy.lang.interpreter import QuitSignal
 
 PROMPT = "MAIN> "
 MORE = "  ... "
-_CONT = re.compile(r"(?:(?:^|[ \t])-|\\)[ \t]*(?:![^\n]*)?$")
+_CONT = re.compile(r"(?:(?:^|[ \t])-|\\)[ \t]*\Z")
+#: where a word may start: '#' there begins a comment (as in grammar/main.lark)
+_WORD_BREAK = ' \t\f()=;:"'
+_MACRO = re.compile(r'<[ \t]*[^\s;!()=:"<]+')
+
+
+def _scan(line: str) -> tuple[int, int]:
+    """Where the line's comment starts ('!' outside a string, or '#' where a word starts;
+    len(line) without one) and where its last macro call (`<name`) ends (0 without one)."""
+    start = True
+    macro_end = 0
+    i, n = 0, len(line)
+    while i < n:
+        c = line[i]
+        if c == '"':
+            j = line.find('"', i + 1)
+            if j < 0:
+                return n, macro_end      # unclosed quote: the lexer reports it
+            i, start = j + 1, True
+            continue
+        if c == "!" or (c == "#" and start):
+            return i, macro_end
+        if c == "<" and start:           # a macro call: '<', blanks, then the name
+            m = _MACRO.match(line, i)
+            if m:
+                i = macro_end = m.end()
+                continue
+        start = c in _WORD_BREAK
+        i += 1
+    return n, macro_end
+
+
+def _code(line: str) -> str:
+    """The line without its comment."""
+    return line[:_scan(line)[0]]
 
 
 def continues(line: str) -> bool:
-    """Does this line end in a continuation mark (a lone '-' or a '\\')?"""
-    return bool(_CONT.search(line))
+    """Does this line end in a continuation mark (a lone '-' or a '\\')?
+
+    A '!' comment may follow the mark; a '#' comment may not (as grammar/main.lark reads
+    it: the mark must be followed by blanks, a '!' comment or the end of the line). A
+    macro call's name takes a '-' or '\\' written into it (`<a-`), as the grammar does.
+    """
+    end, macro_end = _scan(line)
+    if line[end:].startswith("#"):
+        return False
+    m = _CONT.search(line[:end])
+    return m is not None and m.start() >= macro_end
+
+
+def _unmark(line: str) -> str:
+    """A continued line without its comment and continuation mark."""
+    return re.sub(r"(?:-|\\)[ \t]*\Z", "", _code(line))
+
+
+def current_sentence(text: str) -> str:
+    """The text of the sentence being typed at the end of text, continuation lines joined."""
+    lines = text.split("\n")
+    parts = [lines[-1]]
+    for line in reversed(lines[:-1]):
+        if not continues(line):
+            break
+        parts.insert(0, _unmark(line))
+    return " ".join(parts)
 
 
 def history_path() -> Path:
@@ -37,6 +100,9 @@ def run_and_report(session, text: str) -> bool:
         print(e.format(), file=session.out)
     except KeyboardInterrupt:
         print("interrupted", file=session.out)
+    except Exception:  # only with `set debug on`: show the traceback, keep the prompt
+        import traceback
+        traceback.print_exc(file=session.out)
     return True
 
 
@@ -68,7 +134,8 @@ def make_lexer(session):
     from prompt_toolkit.lexers import Lexer
 
     keywords = _keywords()
-    token_rx = re.compile(r'(\s+|![^\n]*|"[^"\n]*"?|[()=:;]|[^\s()=:;!"]+)')
+    token_rx = re.compile(r'(\s+|![^\n]*|(?<![^\s()=:;"])#[^\n]*|"[^"\n]*"?|[()=:;]'
+                          r'|[^\s()=:;!"]+)')
     number_rx = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
 
     def is_keyword(w):
@@ -83,12 +150,10 @@ def make_lexer(session):
             def get_line(n):
                 out = []
                 line = lines[n]
-                if line.lstrip().startswith("#"):
-                    return [("class:comment", line)]
                 for tok in token_rx.findall(line):
                     if tok.isspace():
                         style = ""
-                    elif tok.startswith("!"):
+                    elif tok[0] in "!#":
                         style = "class:comment"
                     elif tok.startswith('"'):
                         style = "class:string"
@@ -100,7 +165,7 @@ def make_lexer(session):
                         style = "class:operator"
                     elif tok in session.variables:
                         style = "class:variable"
-                    elif tok in session.keys:
+                    elif tok in session.key_names():
                         style = "class:key"
                     elif is_keyword(tok):
                         style = "class:keyword"
@@ -115,20 +180,28 @@ def make_lexer(session):
 
 
 def make_completer(session):
+    """Tab completion: the words that may come next, from the parser's own resolution.
+
+    Keywords follow the case of what was typed (lower case unless the word was typed in
+    capitals); key names are case-sensitive and are offered exactly as defined.
+    """
     from prompt_toolkit.completion import Completer, Completion
 
     from mainpy.lang.parser import completions
 
     class MainCompleter(Completer):
         def get_completions(self, document, complete_event):
-            text = document.text_before_cursor
-            # complete within the current sentence (continuation lines joined)
-            text = re.sub(r"(?:(?<=[ \t])-|\\)[ \t]*\n", " ", text)
+            text = current_sentence(document.text_before_cursor)
             partial = re.search(r"[^\s()=;]*\Z", text).group(0)
-            for w in completions(text, session.key_names()):
-                shown = w.upper() if not w.startswith(".") else w
-                yield Completion(shown.lower() if partial.islower() else shown,
-                                 start_position=-len(partial))
+            keys = session.key_names()
+            for w in completions(text, keys):
+                if w in keys or w.startswith(".") or not w[:1].isalpha():
+                    shown = w
+                elif partial.islower():
+                    shown = w.lower()
+                else:
+                    shown = w.upper()
+                yield Completion(shown, start_position=-len(partial))
 
     return MainCompleter()
 
@@ -140,62 +213,142 @@ STYLE = {
 }
 
 
+def _history(path: Path, session):
+    """A file history that never stops the prompt: an unwritable file is warned about once
+    and the history is kept in memory."""
+    from prompt_toolkit.history import FileHistory
+
+    class SafeFileHistory(FileHistory):
+        warned = False
+
+        def _warn(self, e):
+            if not self.warned:
+                self.warned = True
+                session.warn(f"history not saved to {path}: {e.strerror or e}")
+
+        def load_history_strings(self):
+            try:
+                yield from super().load_history_strings()
+            except OSError as e:
+                if not isinstance(e, FileNotFoundError):
+                    self._warn(e)
+
+        def store_string(self, string):
+            try:
+                super().store_string(string)
+            except OSError as e:
+                self._warn(e)
+
+    return SafeFileHistory(str(path))
+
+
+def _key_bindings(ps):
+    """Enter on a line that ends in a continuation mark opens the next line."""
+    from prompt_toolkit.enums import DEFAULT_BUFFER
+    from prompt_toolkit.filters import Condition, has_focus
+    from prompt_toolkit.key_binding import KeyBindings
+
+    kb = KeyBindings()
+
+    @Condition
+    def continued():
+        return continues(ps.default_buffer.document.lines[-1])
+
+    @kb.add("enter", filter=has_focus(DEFAULT_BUFFER) & continued)
+    def _(event):
+        buf = event.current_buffer
+        buf.cursor_position = len(buf.text)
+        buf.insert_text("\n")
+
+    return kb
+
+
 def repl(session, input=None, output=None) -> int:
     """The prompt. input/output: prompt_toolkit objects (tests pass a pipe input)."""
     if input is None and not sys.stdin.isatty():
         return _plain(session, sys.stdin)
     from prompt_toolkit import PromptSession
     from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
-    from prompt_toolkit.history import FileHistory, InMemoryHistory
     from prompt_toolkit.styles import Style
 
-    try:
-        history = FileHistory(str(history_path()))
-    except OSError:
-        history = InMemoryHistory()
-    ps = PromptSession(history=history, completer=make_completer(session),
+    ps = PromptSession(history=_history(history_path(), session),
+                       completer=make_completer(session),
                        lexer=make_lexer(session), style=Style.from_dict(STYLE),
                        enable_history_search=True, auto_suggest=AutoSuggestFromHistory(),
-                       complete_while_typing=False, input=input, output=output)
+                       complete_while_typing=False, prompt_continuation=MORE,
+                       input=input, output=output)
+    ps.key_bindings = _key_bindings(ps)
     if input is None:
         session.echo("mainpy: MAIN's command language. help lists the commands; "
                      "Ctrl-D or quit leaves.")
     while True:
-        lines = []
         try:
-            line = ps.prompt(PROMPT if not lines else MORE)
-            lines.append(line)
-            while continues(line):
-                line = ps.prompt(MORE)
-                lines.append(line)
+            text = ps.prompt(PROMPT)
         except KeyboardInterrupt:
-            continue            # Ctrl-C clears the line
+            continue            # Ctrl-C clears the sentence
         except EOFError:
             return 0            # Ctrl-D leaves
-        text = "\n".join(lines)
         if text.strip() and not run_and_report(session, text):
             return 0
 
 
+def _renumber(e: LangError, name: str, offset: int) -> LangError:
+    """Move the places in `name` of an error down by `offset` lines (sentences from a pipe
+    are run one by one; their errors name the line of the whole stream)."""
+    from dataclasses import replace
+
+    from mainpy.lang.errors import Source
+
+    def fix(w):
+        if w is None or w.source.name != name or offset == 0:
+            return w
+        return replace(w, source=Source(name, "\n" * offset + w.source.text),
+                       line=w.line + offset)
+
+    e.where = fix(e.where)
+    e.chain = [fix(w) for w in e.chain]
+    return e
+
+
 def _plain(session, stream) -> int:
-    """Sentences from a pipe: no prompt, no colours; errors reported, reading goes on."""
-    buf = []
+    """Sentences from a pipe: no prompt, no colours; errors reported, reading goes on.
+
+    Errors name the line of the stream (`<stdin>:12:5`). The exit status is 1 if any
+    sentence failed, 130 if interrupted, else 0.
+    """
+    name = getattr(stream, "name", None)
+    name = name if isinstance(name, str) else "<stdin>"
+    buf: list[str] = []
+    first = 1          # line number of buf[0]
     status = 0
-    for line in stream:
-        buf.append(line.rstrip("\n"))
-        if continues(buf[-1]):
-            continue
-        text = "\n".join(buf)
-        buf = []
+
+    def run(lines, at) -> bool:
+        nonlocal status
+        text = "\n".join(lines)
         if not text.strip():
-            continue
+            return True
         try:
-            session.run(text)
+            session.run(text, name)
         except QuitSignal:
-            return status
+            return False
         except LangError as e:
-            print(e.format(), file=session.out)
+            print(_renumber(e, name, at - 1).format(), file=session.out)
             status = 1
-    if buf and "\n".join(buf).strip():
-        run_and_report(session, "\n".join(buf))
+        return True
+
+    try:
+        for lineno, line in enumerate(stream, 1):
+            if not buf:
+                first = lineno
+            buf.append(line.rstrip("\r\n"))
+            if continues(buf[-1]):
+                continue
+            lines, buf = buf, []
+            if not run(lines, first):
+                return status
+        if buf:
+            run(buf, first)
+    except KeyboardInterrupt:
+        print("interrupted", file=session.out)
+        return 130
     return status

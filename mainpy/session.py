@@ -42,8 +42,12 @@ class Session:
         self.keys: dict[str, Key] = {}
         self.model = None                 # mainpy.model.model.Model
         self.saved: dict[str, dict] = {}  # save points: name -> arrays
-        self.maps: dict[int, object] = {}
-        self.reflections = None
+        self.maps: dict[int, object] = {}       # map number -> gemmi.FloatGrid
+        self.reflections = None                 # mainpy.xtal.reflections.Reflections
+        self.fmodel = None                      # the last RE_PHASE (mainpy.xtal.fmodel.Fmodel)
+        self.map_coefficients = None            # from FOURIER ... FORWARD
+        self.xtal = {"shel": 10, "reso": (None, None), "solv_flat": True, "aniso": True,
+                     "weights": "sigma"}
         self.out = out if out is not None else sys.stdout
         self.verbose = verbose
         self.debug = debug
@@ -123,6 +127,7 @@ class Session:
         they no longer evaluate), save points of another atom count are dropped."""
         old = self.model
         self.model = model
+        self.fmodel = None
         for name, key in list(self.keys.items()):
             try:
                 key.mask = self.select(key.expr)
@@ -143,6 +148,9 @@ class Session:
             "saved": dict(self.saved),
             "maps": dict(self.maps),
             "reflections": self.reflections,
+            "fmodel": self.fmodel,
+            "map_coefficients": self.map_coefficients,
+            "xtal": dict(self.xtal),
             "verbose": self.verbose,
             "debug": self.debug,
         }
@@ -156,6 +164,9 @@ class Session:
         self.saved = st["saved"]
         self.maps = st["maps"]
         self.reflections = st["reflections"]
+        self.fmodel = st["fmodel"]
+        self.map_coefficients = st["map_coefficients"]
+        self.xtal = st["xtal"]
         self.verbose = st["verbose"]
         self.debug = st["debug"]
 
@@ -183,5 +194,7 @@ class Session:
         keys = tuple(sorted((k, v.mask.tobytes() if v.mask is not None else b"")
                             for k, v in self.keys.items()))
         return (h.hexdigest(), tuple(sorted(self.variables.items(), key=str)), keys,
-                id(self.model), tuple(sorted(self.saved)), tuple(sorted(self.maps)),
-                id(self.reflections), self.verbose, self.debug)
+                id(self.model), tuple(sorted(self.saved)),
+                tuple((k, id(v)) for k, v in sorted(self.maps.items())),
+                id(self.reflections), id(self.fmodel), id(self.map_coefficients),
+                tuple(sorted(self.xtal.items())), self.verbose, self.debug)

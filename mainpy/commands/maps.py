@@ -1,11 +1,137 @@
-"""MAKE MAP: map arithmetic, map coefficients, masks, averaged kick maps."""
+"""MAKE MAP: map arithmetic, Fourier maps, masks (averaged kick maps come later).
 
+Maps are numbered grids over the unit cell. Every operation makes a new grid and puts it
+in place only when it has succeeded, so a failed sentence leaves the maps as they were.
+"""
+
+from mainpy.errors import MainpyError, NotBuiltError, ScienceError
 from mainpy.lang.registry import Choice, Clause, Int, Real, Sele, command
 
-ISSUE3 = "the reciprocal-space engine (issue 3)"
+#: grid spacing used when there are no reflections to choose it from
+DEFAULT_SPACING = 0.7
 
 _KINDS = ("zero", "set", "from", "2fofc", "fofc", "3fo2fc", "mfodfc", "2mfodfc", "fcalc",
           "mask", "flatten", "sigma", "kick")
+_COEFFICIENTS = ("2fofc", "fofc", "3fo2fc", "mfodfc", "2mfodfc", "fcalc")
+
+
+def grid_shape_for(session):
+    """The grid every map of the session uses: d_min/3 of the data, else 0.7 A."""
+    from mainpy.xtal.maps import grid_shape
+    if session.maps:
+        g = next(iter(session.maps.values()))
+        return (g.nu, g.nv, g.nw)
+    if session.reflections is not None:
+        from mainpy.commands.refl import data_in_use
+        refl = data_in_use(session)
+        return grid_shape(refl.cell, refl.spacegroup, refl.d_min, rate=3.0)
+    model = session.need_model()
+    return grid_shape(model.cell, model.spacegroup, 3 * DEFAULT_SPACING, rate=3.0,
+                      spacing=DEFAULT_SPACING)
+
+
+def _crystal(session):
+    if session.reflections is not None:
+        return session.reflections.cell, session.reflections.spacegroup
+    m = session.need_model()
+    return m.cell, m.spacegroup
+
+
+def new_map(session, value=0.0):
+    import gemmi
+    cell, sg = _crystal(session)
+    g = gemmi.FloatGrid(*grid_shape_for(session))
+    g.unit_cell = cell
+    g.spacegroup = sg
+    g.fill(value)
+    return g
+
+
+def get_map(session, n):
+    if n not in session.maps:
+        have = ", ".join(str(k) for k in sorted(session.maps)) or "none"
+        raise ScienceError(f"no map {n} (maps in memory: {have})")
+    return session.maps[n]
+
+
+def put_map(session, n, grid):
+    """Store grid as map n; all maps must share one grid."""
+    for k, g in session.maps.items():
+        if k != n and (g.nu, g.nv, g.nw) != (grid.nu, grid.nv, grid.nw):
+            raise ScienceError(f"map {n} would have grid {grid.nu}x{grid.nv}x{grid.nw} but "
+                               f"map {k} has {g.nu}x{g.nv}x{g.nw}; maps must share one grid")
+    session.maps[n] = grid
+
+
+def _working_copy(session, n):
+    from mainpy.xtal.maps import copy_map
+    return copy_map(session.maps[n]) if n in session.maps else new_map(session)
+
+
+def _make_map(session, args):
+    import numpy as np
+
+    from mainpy.xtal import maps as X
+    n = args["n"]
+    kind = next(k for k in _KINDS if k in args)
+    if kind == "kick":
+        raise NotBuiltError("MAKE MAP KICK (averaged kick maps) is not built yet (it comes "
+                            "with MAIN's kicking methods, issue 7); nothing was changed")
+    if kind in _COEFFICIENTS:
+        from mainpy.commands.refl import need_fmodel
+        fm = need_fmodel(session)
+        refl = fm.refl
+        coef = fm.map_coefficients(kind)
+        grid = X.coefficients_to_map(refl.hkl, coef, refl.cell, refl.spacegroup,
+                                     shape=grid_shape_for(session))
+        put_map(session, n, grid)
+        a = np.asarray(grid.array)
+        session.echo(f" map {n}: {kind.upper()}, grid {grid.nu}x{grid.nv}x{grid.nw}, "
+                     f"sigma {a.std():.4g}")
+        return
+    g = _working_copy(session, n)
+    if kind == "zero":
+        X.zero_map(g)
+        msg = "all points 0"
+    elif kind == "set":
+        lo, hi, value = args["set"]
+        k = X.set_range(g, min(lo, hi), max(lo, hi), value)
+        msg = f"{k} points set to {value:g}"
+    elif kind == "from":
+        m = args["from"]["m"]
+        op = args["from"]["operation"]
+        scale = args["from"].get("scale", 1.0)
+        src = get_map(session, m)
+        if (src.nu, src.nv, src.nw) != (g.nu, g.nv, g.nw):
+            raise ScienceError(f"maps {m} and {n} have different grids")
+        if op == "copy":
+            g = X.copy_map(src, scale)
+        elif op == "add":
+            X.add_map(g, src, scale)
+        elif op == "subtract":
+            X.add_map(g, src, -scale)
+        else:
+            X.multiply_map(g, src, scale)
+        msg = f"{op} map {m}" + (f" scaled by {scale:g}" if scale != 1.0 else "")
+    elif kind == "mask":
+        if "radius" not in args:
+            raise MainpyError("MAKE MAP n MASK needs RADIUS r")
+        mask = session.select(args.get("sele"))
+        xyz = session.atoms.xyz[mask]
+        g = X.atom_mask(g, xyz, args["radius"])
+        msg = f"mask of {int(mask.sum())} atoms, radius {args['radius']:g} A"
+    elif kind == "flatten":
+        fl = args["flatten"]
+        if "mask" not in fl:
+            raise MainpyError("MAKE MAP n FLATTEN needs MASK m")
+        v = X.flatten_outside(g, get_map(session, fl["mask"]), fl.get("value"))
+        msg = f"flattened to {v:.4g} outside mask map {fl['mask']}"
+    else:  # sigma
+        mean, sd = X.normalize_map(g)
+        msg = f"normalized (mean was {mean:.4g}, sigma {sd:.4g})"
+    put_map(session, n, g)
+    session.echo(f" map {n}: {msg}")
+
 
 command("make", "map", help="make map n: arithmetic, Fourier maps, masks, kick maps",
         lead=(Int("n", help="map number (or a variable such as MAP_FO)"),),
@@ -20,19 +146,21 @@ command("make", "map", help="make map n: arithmetic, Fourier maps, masks, kick m
                  Clause("3fo2fc", help="3Fo-2Fc map"),
                  Clause("mfodfc", help="sigmaA-weighted mFo-DFc map"),
                  Clause("2mfodfc", help="sigmaA-weighted 2mFo-DFc map"),
-                 Clause("fcalc", help="the model's Fcalc map"),
+                 Clause("fcalc", help="the model's Fcalc map (scaled Fmodel)"),
                  Clause("mask", help="1 within RADIUS of the selected atoms, else 0"),
                  Sele(help="atoms for MASK"),
                  Clause("radius", (Real("r"),), help="mask radius in A"),
                  Clause("flatten", sub=(Clause("mask", (Int("m"),), help="the mask map"),
                                         Clause("value", (Real("v"),),
-                                               help="value outside (default: mean)")),
+                                               help="value outside (default: mean outside)")),
                         help="flatten map n outside mask map m"),
                  Clause("sigma", help="normalize to mean 0, sigma 1"),
                  Clause("kick", (Real("r", optional=True),),
                         sub=(Clause("count", (Int("k"),), help="number of kicked models"),
                              Clause("seed", (Int("s"),), help="random seed")),
                         help="averaged kick map (Praznikar et al. 2009)")),
-        needs=(_KINDS,), exclusive=(_KINDS,), pending=ISSUE3,
+        needs=(_KINDS,), exclusive=(_KINDS,), action=_make_map,
+        details="Fourier maps use the Fmodel of the last REFL PHASE (made now if none).",
         examples=("make map MAP_FO zero", "make map MAP_FO set -1 1 9999.",
-                  "make map MAP_FO from MAP_ORIG copy"))
+                  "make map MAP_FO from MAP_ORIG copy", "make map 5 2mfodfc",
+                  "make map 6 mask sele segm name A end radius 2.8"))

@@ -2,7 +2,6 @@
 
 from mainpy.lang.registry import Clause, File, Int, Real, Word, command
 
-ISSUE3 = "the reciprocal-space engine (issue 3)"
 ISSUE4 = "the restraints (issue 4)"
 
 
@@ -13,11 +12,14 @@ def _read_coor(session, args):
     if "append" in args and session.model is not None:
         st = M.read_structure(path, fmt)
         new = M.append(session.model, st)
-        session.set_model(new)
         how = "appended"
     else:
-        session.set_model(M.load(path, fmt))
+        new = M.load(path, fmt)
         how = "read"
+    if session.reflections is not None:
+        from mainpy.xtal.fmodel import check_compatible
+        check_compatible(new.cell, new.spacegroup, session.reflections, path)
+    session.set_model(new)
     m = session.model
     a = m.atoms
     sg = m.spacegroup
@@ -38,6 +40,26 @@ command("read", "coor", help="read a model (PDB or mmCIF); segments are chains (
         needs=(("file",),), exclusive=(("pdb", "cif"), ("init", "append")),
         action=_read_coor, examples=("read coor file 1abc.pdb", "read coor file x.cif append"))
 
+def _read_refl(session, args):
+    from mainpy.xtal.reflections import read_reflections
+    path = session.input_path(args["file"])
+    refl = read_reflections(path, fobs=args.get("fobs"), sigma=args.get("sigma"),
+                            iobs=args.get("iobs"), free=args.get("free"),
+                            free_value=args.get("free_value", 0))
+    if session.model is not None:
+        from mainpy.xtal.fmodel import check_compatible
+        m = session.model
+        check_compatible(m.cell, m.spacegroup, refl, m.path or "the model")
+    if "reso" in args:
+        lo, hi = max(args["reso"]), min(args["reso"])
+        session.xtal["reso"] = (lo, hi)
+    session.reflections = refl
+    session.fmodel = None
+    session.map_coefficients = None
+    from mainpy.commands.refl import _show_data
+    _show_data(session)
+
+
 command("read", "refl", help="read reflections (MTZ or mmCIF): amplitudes or intensities, free flags",
         clauses=(Clause("file", (File(),), help="the reflection file"),
                  Clause("fobs", (Word("label"),), help="amplitude column"),
@@ -46,12 +68,24 @@ command("read", "refl", help="read reflections (MTZ or mmCIF): amplitudes or int
                  Clause("free", (Word("label"),), help="free-R flag column"),
                  Clause("free_value", (Int("v"),), help="flag value of the free set (default 0)"),
                  Clause("reso", (Real("lo"), Real("hi")), help="resolution limits in A")),
-        needs=(("file",),), exclusive=(("fobs", "iobs"),), pending=ISSUE3)
+        needs=(("file",),), exclusive=(("fobs", "iobs"),), action=_read_refl,
+        details="Columns are found automatically (F/SIGF, else I/SIGI converted by French &\n"
+                "Wilson) unless named. Free flags: 0 = free (CCP4) unless FREE_VALUE says.",
+        examples=("read refl file data.mtz", "read refl file data.mtz fobs F sigma SIGF free R"))
+
+def _read_map(session, args):
+    from mainpy.commands.maps import put_map
+    from mainpy.xtal.maps import read_map
+    path = session.input_path(args["file"])
+    grid = read_map(path)
+    put_map(session, args["n"], grid)
+    session.echo(f" map {args['n']}: {grid.nu}x{grid.nv}x{grid.nw} from {path}")
+
 
 command("read", "map", help="read a map (CCP4/MRC) into map n",
         lead=(Int("n", help="map number"),),
         clauses=(Clause("file", (File(),), help="the map file"),), needs=(("file",),),
-        pending=ISSUE3)
+        action=_read_map, examples=("read map MAP_ORIG file mir.ccp4",))
 
 command("read", "mono", help="use a monomer library folder (CCP4 layout) for restraints",
         lead=(File("path"),), pending=ISSUE4)

@@ -60,11 +60,24 @@ def _show_sele(session, node):
 
 
 def _show_maps(session):
+    import numpy as np
     if not session.maps:
         session.echo(" no maps")
         return
     for n in sorted(session.maps):
-        session.echo(f" map {n}: {session.maps[n]}")
+        g = session.maps[n]
+        a = np.asarray(g.array)
+        session.echo(f" map {n}: grid {g.nu}x{g.nv}x{g.nw}, mean {a.mean():.4g}, "
+                     f"sigma {a.std():.4g}, min {a.min():.4g}, max {a.max():.4g}")
+
+
+def _show_r_value(session, sub):
+    from mainpy.commands.refl import need_fmodel, print_r_values
+    fm = need_fmodel(session)
+    print_r_values(session, fm)
+    name = sub.get("vari") if hasattr(sub, "get") else None
+    if name:
+        session.variables[name] = round(fm.r_free, 6)
 
 
 def _show(session, args):
@@ -81,6 +94,8 @@ def _show(session, args):
             _show_sele(session, args["sele"])
         elif name == "maps":
             _show_maps(session)
+        elif name == "r_value":
+            _show_r_value(session, args[name])
         else:
             raise NotBuiltError(f"SHOW {name.upper()} is not built yet (it comes with "
                                 f"{_PENDING[name]}); nothing was changed")
@@ -88,8 +103,7 @@ def _show(session, args):
         _show_crystal(session) if session.model is not None else _show_vari(session)
 
 
-_PENDING = {"ener": "the restraints (issue 4)", "geometry": "the restraints (issue 4)",
-            "r_value": "the reciprocal-space engine (issue 3)"}
+_PENDING = {"ener": "the restraints (issue 4)", "geometry": "the restraints (issue 4)"}
 
 command("show", help="print keys, variables, the crystal, a selection, energies, R-values",
         clauses=(Clause("key", help="keys and their atom counts"),

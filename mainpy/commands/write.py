@@ -2,9 +2,6 @@
 
 from mainpy.lang.registry import Clause, File, Int, Sele, command
 
-ISSUE3 = "the reciprocal-space engine (issue 3)"
-
-
 def _write_coor(session, args):
     from mainpy.model import model as M
     model = session.need_model()
@@ -21,8 +18,29 @@ command("write", "coor", help="write the model (PDB or mmCIF, from the name or P
         needs=(("file",),), exclusive=(("pdb", "cif"),), action=_write_coor,
         examples=("write coor file refined.pdb", "write coor file part.cif sele segm name A end"))
 
+def _write_map(session, args):
+    from mainpy.commands.maps import get_map
+    from mainpy.xtal.maps import write_map
+    write_map(args["file"], get_map(session, args["n"]))
+    session.echo(f" map {args['n']} written to {args['file']}")
+
+
 command("write", "map", help="write map n (CCP4/MRC)", lead=(Int("n"),),
-        clauses=(Clause("file", (File(),)),), needs=(("file",),), pending=ISSUE3)
+        clauses=(Clause("file", (File(),)),), needs=(("file",),), action=_write_map)
+
+
+def _write_refl(session, args):
+    from mainpy.commands.refl import data_in_use, need_fmodel
+    if session.model is None:
+        from mainpy.xtal.maps import write_mtz
+        write_mtz(args["file"], data_in_use(session))
+        session.echo(f" FP SIGFP FREE written to {args['file']} (no model: no FC or maps)")
+        return
+    need_fmodel(session).write_mtz(args["file"])
+    session.echo(f" FP SIGFP FREE FC PHIC FWT PHWT DELFWT PHDELWT FOM written to {args['file']}")
+
 
 command("write", "refl", help="write an MTZ: FP SIGFP FREE FC PHIC FWT PHWT DELFWT PHDELWT FOM",
-        clauses=(Clause("file", (File(),)),), needs=(("file",),), pending=ISSUE3)
+        clauses=(Clause("file", (File(),)),), needs=(("file",),), action=_write_refl,
+        details="Map coefficients come from the last REFL PHASE (made now if none);\n"
+                "Coot opens the file as usual (FWT/PHWT and DELFWT/PHDELWT).")

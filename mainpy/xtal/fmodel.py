@@ -46,12 +46,14 @@ class Fmodel:
     def __init__(self, refl, atoms, mask_step: float = MASK_STEP,
                  model_cell: gemmi.UnitCell | None = None,
                  model_spacegroup: gemmi.SpaceGroup | None = None,
-                 model_source: str = "the model", bulk_solvent: bool = True):
+                 model_source: str = "the model", bulk_solvent: bool = True,
+                 aniso: bool = True):
         if model_cell is not None or model_spacegroup is not None:
             check_compatible(model_cell or refl.cell, model_spacegroup, refl, model_source)
         self.refl = refl
         self.mask_step = mask_step
         self.bulk_solvent = bulk_solvent
+        self.aniso = aniso
         self.calc = FcalcCalculator(refl.cell, refl.spacegroup, refl.hkl)
         self.fcalc = None
         self.fmask = np.zeros(len(refl), complex)
@@ -68,6 +70,8 @@ class Fmodel:
             model = self.calc.model(atoms, select)
             self.mask = mask_grid(model, self.refl.cell, self.refl.spacegroup, self.mask_step)
             self.fmask = fmask_from_grid(self.mask, self.refl.hkl)
+        elif not self.bulk_solvent:
+            self.fmask = np.zeros(len(self.refl), complex)
         if scale:
             self.fit_scales()
         return self
@@ -77,7 +81,8 @@ class Fmodel:
         r = self.refl
         obs = r.observed
         scaler = BulkSolventScaler(r.fobs[obs], self.fcalc[obs], self.fmask[obs], r.hkl[obs],
-                                   r.d[obs], r.work[obs], r.spacegroup, r.cell)
+                                   r.d[obs], r.work[obs], r.spacegroup, r.cell,
+                                   aniso=self.aniso)
         sm = scaler.run()
         self.scales = sm
         n = len(r)
@@ -128,6 +133,38 @@ class Fmodel:
 
     def shells(self, n_shells: int = 10) -> list[dict]:
         return shell_table(self.refl, self.f_model, n_shells)
+
+    def sigmaa(self):
+        """D, S and sigmaA per bin from the free set (work set if the free set is small)."""
+        from mainpy.xtal.sigmaa import sigmaa_for
+        return sigmaa_for(self.refl, self.f_model)
+
+    def map_coefficients(self, kind: str, fill_missing: bool = True) -> np.ndarray:
+        """Coefficients of a map kind ('2fofc', 'fofc', '3fo2fc', '2mfodfc', 'mfodfc',
+        'fcalc') for every reflection, sigmaA-weighted where the kind says so."""
+        from mainpy.xtal.maps import map_coefficients
+        from mainpy.xtal.sigmaa import figure_of_merit
+        r = self.refl
+        fom = D = None
+        if kind.lower().replace("-", "").replace("_", "") in ("2mfodfc", "mfodfc"):
+            sa = self.sigmaa()
+            fom = figure_of_merit(r.fobs, self.f_model, r.sigf, r.centric, r.epsilon,
+                                  sa.D, sa.S)
+            D = sa.D
+        return map_coefficients(kind, r.fobs, self.f_model, r.centric, fom, D, fill_missing)
+
+    def write_mtz(self, path) -> None:
+        """MTZ with FP, SIGFP, FREE, FC/PHIC (Fmodel), FWT/PHWT (2mFo-DFc),
+        DELFWT/PHDELWT (mFo-DFc) and FOM, written atomically."""
+        from mainpy.xtal.maps import map_coefficients, write_mtz
+        from mainpy.xtal.sigmaa import figure_of_merit
+        r = self.refl
+        sa = self.sigmaa()
+        fom = figure_of_merit(r.fobs, self.f_model, r.sigf, r.centric, r.epsilon, sa.D, sa.S)
+        fwt = map_coefficients("2mfodfc", r.fobs, self.f_model, r.centric, fom, sa.D)
+        dfwt = map_coefficients("mfodfc", r.fobs, self.f_model, r.centric, fom, sa.D)
+        write_mtz(path, r, fmodel=self.f_model, coefficients={"FWT": fwt, "DELFWT": dfwt},
+                  fom=fom)
 
     def statistics(self) -> dict:
         out = data_statistics(self.refl, self.f_model)

@@ -165,7 +165,7 @@ class BulkSolventScaler:
     """Fits k_mask, k_iso and k_aniso to observed amplitudes (work set only)."""
 
     def __init__(self, fobs, fcalc, fmask, hkl, d, work, spacegroup, cell=None,
-                 bins=None, cycles: int = 20, tol: float = 1e-4):
+                 bins=None, cycles: int = 20, tol: float = 1e-4, aniso: bool = True):
         self.fo = np.asarray(fobs, float)
         self.fc = np.asarray(fcalc, complex)
         self.fm = np.asarray(fmask, complex)
@@ -183,6 +183,7 @@ class BulkSolventScaler:
         self.quad = aniso_quadratic(self.hkl) @ self.basis      # (n, m)
         self.cycles = cycles
         self.tol = tol
+        self.aniso = aniso
         n = len(self.fo)
         self.k_mask = np.zeros(n)
         self.k_iso = np.ones(n)          # per-bin part
@@ -227,10 +228,13 @@ class BulkSolventScaler:
         best = (self.r_work(), None)
         cands = [(np.exp(coef[0]), coef[1])]
         # and a scan in B with the LS scale for each (cctbx's f_kb_scaled)
-        for b in np.arange(-100.0, 100.0, 1.0):
-            e = np.exp(-b * self.ss[w])
-            k = ls_scale(self.fo[w], fm[w] * e)
-            cands.append((k, b))
+        fo_w, fm_w, ss_w = self.fo[w], fm[w], self.ss[w]
+        for bs in np.array_split(np.arange(-100.0, 100.0, 1.0), 8):
+            e = np.exp(-bs[:, None] * ss_w[None, :]) * fm_w[None, :]
+            k = (e * fo_w).sum(1) / np.maximum((e * e).sum(1), 1e-300)
+            r = np.abs(fo_w[None, :] - k[:, None] * e).sum(1)
+            j = int(np.argmin(r))
+            cands.append((k[j], bs[j]))
         ones = np.ones_like(self.k_iso)
         for k, b in cands:
             if b < -100:
@@ -377,7 +381,8 @@ class BulkSolventScaler:
                     self.fit_k_exp()
             else:
                 self.k_mask_grid_search(fine=True)
-            self.fit_aniso()
+            if self.aniso:
+                self.fit_aniso()
             r = self.r_work()
             if r_start - r < self.tol and cycle > 0:
                 break

@@ -9,8 +9,7 @@ import gemmi
 import numpy as np
 import pytest
 
-from mainpy.xtal.rfactors import (count_possible, equal_volume_bins, r_factor,
-                                  shell_table)
+from mainpy.xtal.rfactors import count_possible, equal_volume_bins, r_factor
 from mainpy.xtal.scaling import (BulkSolventScaler, aniso_basis, k_aniso_from_ustar,
                                  log_bins)
 
@@ -58,7 +57,7 @@ def test_shell_table_sums_to_overall(fmodel):
     vols = [r["d_min"] ** -3 - r["d_max"] ** -3 for r in rows]
     np.testing.assert_allclose(vols, vols[0], rtol=1e-9)
     # R over the shells, weighted by sum Fo, is the overall R
-    fo, f = refl.fobs, fm.f_model
+    fo = refl.fobs
     idx, lim = equal_volume_bins(refl.d[refl.observed], 8)
     num = sum(r["r_work"] * fo[refl.observed][(idx == i) & ~refl.free[refl.observed]].sum()
               for i, r in enumerate(rows))

@@ -4,7 +4,6 @@ import gemmi
 import numpy as np
 import pytest
 
-from mainpy.errors import InputError
 from mainpy.xtal.reflections import read_reflections, select_resolution
 
 

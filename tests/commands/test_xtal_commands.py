@@ -1,0 +1,96 @@
+"""READ REFL, REFL, MAKE MAP, FOURIER, READ/WRITE MAP and WRITE REFL through the language."""
+
+import io
+
+import gemmi
+import numpy as np
+import pytest
+
+from mainpy.lang.errors import LangError
+from mainpy.session import Session
+
+# cctbx mmtbx.model_vs_data on the same files (default settings), from issue 3
+PEER = {"1aba": (0.2072, 0.2101)}
+
+
+@pytest.fixture(scope="module")
+def s(data):
+    s = Session(out=io.StringIO())
+    s.run(f"read coor file {data('xtal/1aba/1aba.pdb')}")
+    s.run(f"read refl file {data('xtal/1aba/1aba.mtz')}")
+    s.run("refl shel 8 phase")
+    return s
+
+
+def test_r_values_through_the_language(s):
+    rw, rf = s.variables["R_WORK"], s.variables["R_FREE"]
+    print(f"1aba mainpy {rw:.4f}/{rf:.4f}  cctbx {PEER['1aba'][0]:.4f}/{PEER['1aba'][1]:.4f}")
+    assert rw <= PEER["1aba"][0] + 0.003 and rf <= PEER["1aba"][1] + 0.003
+    s.run("show r-value vari RF")
+    assert s.variables["RF"] == rf
+    table = s.out.getvalue()
+    assert table.count("\n") > 9 and "all" in table
+
+
+def test_switches_change_the_fit(s):
+    t = Session(out=io.StringIO())
+    t.model, t.reflections = s.model, s.reflections
+    t.run("refl solv_flat off aniso off phase")
+    assert t.variables["R_WORK"] > s.variables["R_WORK"] + 0.01   # no bulk solvent: worse
+    t.run("refl solv_flat on aniso on reso 30 2.0 phase")
+    assert t.fmodel.refl.d_min >= 2.0 and t.fmodel.refl.d_max <= 30
+
+
+def test_maps_arithmetic_and_fourier_round_trip(s, tmp_path):
+    s.run("make map 1 2mfodfc; make map 2 from 1 copy scale 2; make map 2 from 1 subtract")
+    a1, a2 = (np.asarray(s.maps[k].array) for k in (1, 2))
+    assert np.allclose(a2, a1, atol=1e-5)
+    s.run("fourier map 1 forward; fourier map 3 backward")
+    assert np.allclose(np.asarray(s.maps[3].array), a1, atol=1e-4 * a1.std())
+    s.run("make map 4 mask sele resi numb 5 end radius 2.0; make map 5 from 1 copy; "
+          "make map 5 flatten mask 4 value 0; make map 6 from 1 copy; make map 6 sigma")
+    m4 = np.asarray(s.maps[4].array)
+    assert set(np.unique(m4)) == {0.0, 1.0}
+    assert (np.asarray(s.maps[5].array)[m4 == 0] == 0).all()
+    assert abs(np.asarray(s.maps[6].array).std() - 1) < 1e-4
+    s.run("make map 7 zero; make map 7 set -1 1 9999.")
+    assert (np.asarray(s.maps[7].array) == 9999.0).all()
+    f = tmp_path / "m.ccp4"
+    s.run(f"write map 1 file {f}; read map 8 file {f}")
+    assert np.array_equal(np.asarray(s.maps[8].array), a1)
+
+
+def test_write_refl_round_trip(s, tmp_path):
+    f = tmp_path / "out.mtz"
+    s.run(f"write refl file {f}")
+    mtz = gemmi.read_mtz_file(str(f))
+    assert [c.label for c in mtz.columns][3:] == ["FP", "SIGFP", "FREE", "FC", "PHIC", "FWT",
+                                                  "PHWT", "DELFWT", "PHDELWT", "FOM"]
+    t = Session(out=io.StringIO())
+    t.run(f"read refl file {f}")
+    r0, r1 = s.reflections, t.reflections
+    obs = r0.observed
+    assert np.array_equal(r1.hkl, r0.hkl) and np.allclose(r1.fobs[obs], r0.fobs[obs], rtol=1e-6)
+    assert np.array_equal(r1.free, r0.free)
+
+
+def test_bad_data_leave_the_session_unchanged(s, data, tmp_path):
+    before = s.fingerprint()
+    for bad in (f"read refl file {data('xtal/1l2h/1l2h.mtz')}",     # another crystal
+                f"read refl file {data('xtal/1aba/1aba.mtz')} fobs NOPE",
+                f"read coor file {data('xtal/1d7m/1d7m.pdb')}",     # model of another crystal
+                "make map 3 from 99 copy", "read map 3 file nowhere.ccp4"):
+        with pytest.raises(LangError) as e:
+            s.run(bad)
+        assert s.fingerprint() == before, bad
+        assert e.value.message
+    with pytest.raises(LangError) as e:
+        s.run(f"read refl file {data('xtal/1l2h/1l2h.mtz')}")
+    assert "P 43" in e.value.message and "P 21 21 21" in e.value.message
+
+
+def test_intensities_are_converted(data):
+    t = Session(out=io.StringIO())
+    t.run(f"read refl file {data('xtal/1l2h/1l2h.mtz')}")
+    assert t.reflections.french_wilson
+    assert "French-Wilson" in t.out.getvalue()
