@@ -48,10 +48,20 @@ class Session:
         self.map_coefficients = None            # from FOURIER ... FORWARD
         self.xtal = {"shel": 10, "reso": (None, None), "solv_flat": True, "aniso": True,
                      "weights": "sigma"}
+        self.monlib_path = None                 # READ MONO: a library folder
+        self.extra_cifs: list[str] = []         # READ MONO FILE.cif: extra dictionaries
+        self.library = None                     # mainpy.restraints.monlib.MonomerLibrary
+        self.restraints = None                  # DEFINE ... BY TOPO: restraint arrays
+        self.energy = None                      # the restraint energy of those restraints
+        from mainpy.commands.ener import default_terms
+        self.ener = default_terms()             # ENER: each term's on/off, scale, map, target
         self.out = out if out is not None else sys.stdout
         self.verbose = verbose
         self.debug = debug
         self.journal = Path(journal) if journal else None
+        from mainpy.refine.stop import StopFlag
+        self.stop = StopFlag()                  # set to end a minimization after its step
+        self.observers: list = []               # called with the session after model changes
         from mainpy.lang.interpreter import Interpreter
         self.interpreter = Interpreter(self)
 
@@ -71,6 +81,11 @@ class Session:
 
     def warn(self, text: str) -> None:
         print(f"warning: {text}", file=self.out)
+
+    def notify(self) -> None:
+        """Tell observers (the graphics window) that the model changed."""
+        for fn in list(self.observers):
+            fn(self)
 
     def input_path(self, name: str) -> str:
         """A file to read: as given (relative to the working folder), else beside the
@@ -128,6 +143,7 @@ class Session:
         old = self.model
         self.model = model
         self.fmodel = None
+        self.restraints = self.energy = None   # the topology belongs to the old model
         for name, key in list(self.keys.items()):
             try:
                 key.mask = self.select(key.expr)
@@ -151,6 +167,12 @@ class Session:
             "fmodel": self.fmodel,
             "map_coefficients": self.map_coefficients,
             "xtal": dict(self.xtal),
+            "monlib_path": self.monlib_path,
+            "extra_cifs": list(self.extra_cifs),
+            "library": self.library,
+            "restraints": self.restraints,
+            "energy": self.energy,
+            "ener": {k: dict(v) for k, v in self.ener.items()},
             "verbose": self.verbose,
             "debug": self.debug,
         }
@@ -167,6 +189,12 @@ class Session:
         self.fmodel = st["fmodel"]
         self.map_coefficients = st["map_coefficients"]
         self.xtal = st["xtal"]
+        self.monlib_path = st["monlib_path"]
+        self.extra_cifs = st["extra_cifs"]
+        self.library = st["library"]
+        self.restraints = st["restraints"]
+        self.energy = st["energy"]
+        self.ener = st["ener"]
         self.verbose = st["verbose"]
         self.debug = st["debug"]
 
@@ -197,4 +225,7 @@ class Session:
                 id(self.model), tuple(sorted(self.saved)),
                 tuple((k, id(v)) for k, v in sorted(self.maps.items())),
                 id(self.reflections), id(self.fmodel), id(self.map_coefficients),
-                tuple(sorted(self.xtal.items())), self.verbose, self.debug)
+                tuple(sorted(self.xtal.items())), self.verbose, self.debug,
+                id(self.library), id(self.restraints), id(self.energy), self.monlib_path,
+                tuple(self.extra_cifs),
+                tuple((k, tuple(sorted(v.items()))) for k, v in sorted(self.ener.items())))

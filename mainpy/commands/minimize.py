@@ -1,12 +1,262 @@
-"""MINIMIZE and REFINE: the minimizer over the energy terms."""
+"""MINIMIZE and REFINE: the minimizer over the energy terms that are on.
 
+MINIMIZE moves the atoms of the first selection (key ACTIVE without one); REFINE moves
+all atoms. The objective is the restraint energy plus, when switched on with ENER, the
+X-ray target and the density / difference-map targets, each times its ENER scale; the
+data terms are weighted against the restraints by MAIN's rule (ADJUST BOND r, default
+0.02 A): set at the start from the gradients, re-adjusted every 100 steps so that the
+bond rmsd approaches r.
+"""
+
+from __future__ import annotations
+
+from mainpy.errors import MainpyError, ScienceError
 from mainpy.lang.registry import Choice, Clause, File, Int, Real, Sele, command
 
-ISSUE5 = "refinement (issue 5)"
+DEFAULT_STEPS = 50
+READJUST_EVERY = 100
+DEFAULT_BOND_RMSD = 0.02
+
+
+# ---------------------------------------------------------------------------- objective
+
+def data_targets(session):
+    """[(name, scale, Target)] for the data terms switched on with ENER."""
+    out = []
+    e = session.ener
+    if e["xray"]["on"]:
+        from mainpy.commands.refl import need_fmodel
+        from mainpy.targets.xray import make_xray_target
+        fm = need_fmodel(session)
+        out.append(("xray", e["xray"]["scale"], make_xray_target(fm, e["xray"]["target"])))
+    for t in ("dens", "diff"):
+        if e[t]["on"]:
+            from mainpy.commands.maps import get_map
+            from mainpy.targets.density import DensityTarget, DifferenceMapTarget
+            grid = get_map(session, e[t]["map"])
+            cls = DensityTarget if t == "dens" else DifferenceMapTarget
+            out.append((t, e[t]["scale"], cls(grid)))
+    return out
+
+
+def build_objective(session):
+    from mainpy.commands.ener import apply_terms
+    from mainpy.refine.objective import Objective, Part, RestraintTarget
+    parts = []
+    if session.energy is not None:
+        parts.append(Part("restraints", 1.0, RestraintTarget(apply_terms(session,
+                                                                          session.energy))))
+    for name, scale, target in data_targets(session):
+        parts.append(Part(name, scale, target))
+    if not parts:
+        raise ScienceError("nothing to minimize: no restraints (define bond angle dihe impr "
+                           "by topo) and no data term (ener xray on, ener dens on map n)")
+    return Objective(parts)
+
+
+def bond_rmsd(session, atoms) -> float | None:
+    if session.restraints is None or len(session.restraints.bond_ideal) == 0:
+        return None
+    from mainpy.restraints.geometry import summary
+    return summary(atoms.xyz, session.restraints)["bond"]["rmsd"]
+
+
+class Weighting:
+    """MAIN's weighting of data against chemistry: the data weight w multiplies every data
+    term; it starts where data and restraint gradients balance and is re-adjusted so that
+    the bond rmsd approaches the target."""
+
+    def __init__(self, session, objective, target_rmsd, params, moving):
+        self.session = session
+        self.objective = objective
+        self.target = target_rmsd
+        self.data = [p for p in objective.parts if p.name != "restraints"]
+        self.scales = {p.name: p.weight for p in self.data}
+        self.w = 1.0
+        if self.data and objective.part("restraints") is not None:
+            norms = objective.gradient_norms(session.atoms, ("xyz",), moving)
+            g_data = sum(norms[p.name] * self.scales[p.name] for p in self.data)
+            g_restr = norms["restraints"]
+            self.w = g_restr / g_data if g_data > 0 else 1.0
+        self.apply()
+
+    def apply(self):
+        for p in self.data:
+            p.weight = self.w * self.scales[p.name]
+
+    def readjust(self, atoms) -> str:
+        rmsd = bond_rmsd(self.session, atoms)
+        if rmsd is None or not self.data or rmsd <= 0:
+            return ""
+        factor = min(2.0, max(0.5, (self.target / rmsd) ** 2))
+        self.w *= factor
+        self.apply()
+        return f"data weight x{factor:.2f} (bond rmsd {rmsd:.4f}, target {self.target:g})"
+
+
+# ---------------------------------------------------------------------------- the command
+
+def _params(args):
+    out = []
+    if "position" in args or not ({"b_values", "occu"} & set(args.names())):
+        out.append("xyz")
+    if "b_values" in args:
+        out.append("b")
+    if "occu" in args:
+        out.append("occ")
+    return tuple(out)
+
+
+def _phase_settings(args):
+    steps, macro = None, None
+    for g in args.all("phase"):
+        if "steps" in g:
+            steps = g["steps"]
+        if "macro" in g:
+            macro = g["macro"]
+        if "kick" in g:
+            from mainpy.errors import NotBuiltError
+            raise NotBuiltError("PHASE KICK (kick protocols) is not built yet (it comes with "
+                                "MAIN's kicking methods, issue 7); nothing was changed")
+    return steps, macro
+
+
+def _minimize(session, args, all_atoms=False):
+    import numpy as np
+
+    from mainpy.refine.driver import minimize
+    from mainpy.refine.stop import ctrl_c_stops
+    model = session.need_model()
+    sels = args.all("sele")
+    if all_atoms or not sels:
+        moving = np.ones(len(model.atoms), bool) if all_atoms else session.key_masks()["active"]
+    else:
+        moving = session.select(sels[0])
+    if not moving.any():
+        raise MainpyError("the moving selection has no atoms")
+    steps = args.get("step", DEFAULT_STEPS)
+    writ = args.get("write_step", max(1, steps // 10))
+    params = _params(args)
+    if "by" in args and args["by"] == "body":
+        from mainpy.errors import NotBuiltError
+        raise NotBuiltError("BY BODY (rigid-body refinement) is not built yet; nothing was "
+                            "changed")
+    method = args.get("by", "lbfgs")
+    phase_steps, phase_macro = _phase_settings(args)
+    gain = args.get("gain_r_value")
+    adjust = args.get("adjust")
+    target_rmsd = adjust.get("bond", DEFAULT_BOND_RMSD) if adjust is not None else \
+        DEFAULT_BOND_RMSD
+
+    objective = build_objective(session)
+    weighting = Weighting(session, objective, target_rmsd, params, moving)
+    before = report_figures(session, session.atoms)
+    state = {"last_r": session.variables.get("R_WORK"), "since_adjust": 0,
+             "history": [], "step": 0}
+    session.stop.clear()
+
+    def on_step(p):
+        state["step"] = p.step
+        if p.step % writ == 0 or p.step == 1:
+            _progress_line(session, p, state)
+        return bool(session.stop)
+
+    def between(atoms):
+        session.model.atoms = atoms
+        session.notify()
+        if phase_steps:
+            _rephase_objective(session, objective, atoms)
+            if phase_macro:
+                session.interpreter.run_macro(phase_macro)
+            r = session.variables.get("R_WORK")
+            if gain is not None and gain < 1 and state["last_r"] is not None and r is not None:
+                if state["last_r"] - r < gain:
+                    return f"R-work improved by less than {gain:g} ({state['last_r']:.4f} -> {r:.4f})"
+            state["last_r"] = r
+        if state["step"] - state["since_adjust"] >= READJUST_EVERY:
+            state["since_adjust"] = state["step"]
+            msg = weighting.readjust(atoms)
+            if msg:
+                session.echo(f"  step {state['step']}: {msg}")
+        return None
+
+    segment = phase_steps or READJUST_EVERY
+    session.echo(f" minimizing {int(moving.sum())} atoms ({' '.join(params)}), {steps} steps; "
+                 f"terms: {', '.join(f'{p.name} {p.weight:.3g}' for p in objective.parts)}")
+    with ctrl_c_stops(session.stop):
+        result = minimize(session.atoms, objective, params, moving, steps, method,
+                          segment=segment, on_step=on_step, between=between)
+    session.model.atoms = result.atoms
+    if session.fmodel is not None and session.ener["xray"]["on"]:
+        from mainpy.commands.refl import rephase
+        rephase(session)
+    session.notify()
+    after = report_figures(session, session.atoms)
+    end = {"steps": "the step limit", "converged": "convergence", "stopped":
+           f"a stop request ({session.stop.source or 'stop flag'})", "nan": "a NaN",
+           "gain": "GAIN_R-VALUE"}[result.reason]
+    session.echo(f" {result.steps} steps, ended by {end}"
+                 + (f": {result.message}" if result.reason in ("nan", "gain") else ""))
+    print_report(session, before, after)
+    session.stop.clear()
+
+
+def _progress_line(session, p, state):
+    ev = p.evaluation
+    parts = "  ".join(f"{k} {v:.5g}" for k, v in ev.values.items())
+    r = ""
+    x = ev.info.get("xray")
+    if x and "r_work" in x:
+        r = f"  R-work {x['r_work']:.4f}"
+    rmsd = bond_rmsd(session, p.atoms)
+    b = f"  rmsd bonds {rmsd:.4f}" if rmsd is not None else ""
+    session.echo(f"  step {p.step:5d}  total {ev.total:.6g}  {parts}{r}{b}")
+
+
+def _rephase_objective(session, objective, atoms):
+    """RE_PHASE during a run: new Fcalc, mask and scales; the X-ray target follows."""
+    from mainpy.commands.refl import rephase
+    if session.reflections is None or session.model is None:
+        return
+    fm = rephase(session)
+    part = objective.part("xray")
+    if part is not None:
+        from mainpy.targets.xray import make_xray_target
+        part.target = make_xray_target(fm, session.ener["xray"]["target"])
+    for t in ("dens", "diff"):
+        part = objective.part(t)
+        if part is not None and session.ener[t]["map"] in session.maps:
+            part.target = type(part.target)(session.maps[session.ener[t]["map"]])
+    rw, rf = fm.r_factors()
+    session.echo(f"  RE_PHASE: R-work {rw:.4f}  R-free {rf:.4f}")
+
+
+def report_figures(session, atoms) -> dict:
+    import numpy as np
+    out = {"mean B": float(np.mean(atoms.b))}
+    if session.reflections is not None and session.fmodel is not None:
+        out["R-work"], out["R-free"] = session.fmodel.r_factors()
+    if session.restraints is not None:
+        from mainpy.restraints import geometry as G
+        summ = G.summary(atoms.xyz, session.restraints)
+        out["rmsd bonds"] = summ["bond"]["rmsd"]
+        out["rmsd angles"] = summ["angle"]["rmsd"]
+        out["chirals inverted"] = int(G.chirality_inverted(atoms.xyz, session.restraints).sum())
+        out["Rama outliers"] = G.rama_summary(session.model.synced_structure())["outlier"]
+    return out
+
+
+def print_report(session, before, after):
+    session.echo(f" {'':<18} {'before':>10} {'after':>10}")
+    for k in before:
+        a, b = before[k], after.get(k)
+        fmt = (lambda v: f"{v:10d}") if isinstance(a, int) else (lambda v: f"{v:10.4f}")
+        session.echo(f" {k:<18} {fmt(a)} {fmt(b) if b is not None else '':>10}")
+
 
 _CLAUSES = (
     Sele(repeat=2, help="first: the atoms that move; second: the fixed background"),
-    Clause("step", (Int("n"),), help="number of minimizer steps"),
+    Clause("step", (Int("n"),), help=f"number of minimizer steps (default {DEFAULT_STEPS})"),
     Clause("write_step", (Int("n"),), help="print progress every n steps"),
     Clause("position", help="refine coordinates (default)"),
     Clause("b-values", help="refine isotropic B-values"),
@@ -22,15 +272,18 @@ _CLAUSES = (
         Clause("square", help="kick amplitude falls as a square"),
         Clause("exponential", help="kick amplitude falls exponentially")),
         repeat=0, help="re-phasing every n steps, its macro, kicks"),
-    Clause("gain_r-value", (Real("g"),), help="stop when R-work improves less than g"),
+    Clause("gain_r-value", (Real("g"),),
+           help="stop at a RE_PHASE when R-work improved by less than g (g >= 1: never)"),
     Clause("adjust", sub=(Clause("bond", (Real("r"),),
                                  help="data weight so that rmsd(bonds) approaches r A"),),
-           help="MAIN's weighting"),
+           help="MAIN's weighting (default: bond 0.02)"),
 )
 
 command("minimize", help="minimize the energy over the ACTIVE (or selected) atoms",
-        clauses=_CLAUSES, pending=ISSUE5,
+        clauses=_CLAUSES, action=_minimize,
+        details="Ctrl-C (or key e in the image window) ends it after the current step.",
         examples=("minimize sele work_set end step MIN_STEP writ 1",
                   "min adjust bond 0.02"))
 command("refine", help="minimize over all atoms (same clauses as MINIMIZE)",
-        clauses=_CLAUSES, pending=ISSUE5, examples=("refine step 100 phase steps 15",))
+        clauses=_CLAUSES, action=lambda session, args: _minimize(session, args, True),
+        examples=("refine step 100 phase steps 15",))

@@ -2,7 +2,6 @@
 
 from mainpy.lang.registry import Clause, File, Int, Real, Word, command
 
-ISSUE4 = "the restraints (issue 4)"
 
 
 def _read_coor(session, args):
@@ -87,5 +86,11 @@ command("read", "map", help="read a map (CCP4/MRC) into map n",
         clauses=(Clause("file", (File(),), help="the map file"),), needs=(("file",),),
         action=_read_map, examples=("read map MAP_ORIG file mir.ccp4",))
 
-command("read", "mono", help="use a monomer library folder (CCP4 layout) for restraints",
-        lead=(File("path"),), pending=ISSUE4)
+def _read_mono(session, args):
+    from mainpy.commands.ener import read_mono
+    read_mono(session, args["path"])
+
+
+command("read", "mono", help="use a monomer library folder (CCP4 layout) or add a monomer CIF",
+        lead=(File("path"),), action=_read_mono,
+        examples=("read mono /opt/ccp4/lib/data/monomers", "read mono LIG.cif"))

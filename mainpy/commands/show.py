@@ -1,6 +1,5 @@
 """SHOW: keys, variables, the crystal, selections (energies, R-values, geometry later)."""
 
-from mainpy.errors import NotBuiltError
 from mainpy.lang.registry import Clause, Name, Sele, command
 from mainpy.session import BUILTIN_KEYS
 
@@ -96,14 +95,15 @@ def _show(session, args):
             _show_maps(session)
         elif name == "r_value":
             _show_r_value(session, args[name])
-        else:
-            raise NotBuiltError(f"SHOW {name.upper()} is not built yet (it comes with "
-                                f"{_PENDING[name]}); nothing was changed")
+        elif name == "ener":
+            from mainpy.commands.ener import show_energy
+            show_energy(session)
+        elif name == "geometry":
+            from mainpy.commands.ener import geometry_report
+            geometry_report(session)
     if not shown:
         _show_crystal(session) if session.model is not None else _show_vari(session)
 
-
-_PENDING = {"ener": "the restraints (issue 4)", "geometry": "the restraints (issue 4)"}
 
 command("show", help="print keys, variables, the crystal, a selection, energies, R-values",
         clauses=(Clause("key", help="keys and their atom counts"),

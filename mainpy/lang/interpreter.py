@@ -152,6 +152,13 @@ class Interpreter:
         except LangError as e:
             raise e.called_from(call.where) from None
 
+    def run_macro(self, name: str, args=(), called_at: Where | None = None) -> None:
+        """Run a macro found on the search path (the minimizer's phase hook uses this)."""
+        path = find_macro(name, self.current_dir())
+        if path is None:
+            raise LangError(f"no macro {name!r} on the macro path", called_at)
+        self.run_file(path, [str(a) for a in args], called_at)
+
     def execute(self, parsed: Parsed) -> None:
         session = self.session
         cmd = parsed.command

@@ -14,7 +14,7 @@ def _grid(pts, cutoff):
     dims = np.empty(3, np.int64)
     for a in range(3):
         lo[a] = pts[:, a].min() - 1e-6
-        dims[a] = max(1, int(math.floor((pts[:, a].max() - lo[a]) / cutoff)) + 1)
+        dims[a] = max(1, math.floor((pts[:, a].max() - lo[a]) / cutoff) + 1)
     return lo, dims
 
 

@@ -61,7 +61,7 @@ class Energy:
 
     @classmethod
     def from_structure(cls, structure, library, atoms=None, torsions: str = "refmac",
-                       **kw) -> "Energy":
+                       **kw) -> Energy:
         """Topology + energy for model 0 of a gemmi.Structure (cell and symmetry from it)."""
         from mainpy.model.atoms import from_structure
         from mainpy.restraints.topology import build_restraints
@@ -70,6 +70,11 @@ class Energy:
             atoms = from_structure(structure)
         r = build_restraints(structure, library, torsions=torsions)
         return cls(r, atoms, structure.cell, structure.find_spacegroup(), **kw)
+
+    def update_occupancies(self, occ: np.ndarray) -> None:
+        """New occupancies change which contacts count: rebuild the pair list next time."""
+        self.nonbonded.occ = np.asarray(occ, float).copy()
+        self.nonbonded.xyz_built = None
 
     def set_term(self, name: str, on: bool | None = None, scale: float | None = None):
         """Switch a term on/off and/or set its scale (``ener TERM on|off|scal r``)."""

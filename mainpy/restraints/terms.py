@@ -63,23 +63,40 @@ def angle_energy(xyz, idx, ideal, w, grad):
     e = 0.0
     for k in range(idx.shape[0]):
         i, j, l = idx[k, 0], idx[k, 1], idx[k, 2]
-        u = xyz[i] - xyz[j]
-        v = xyz[l] - xyz[j]
-        lu = math.sqrt(u[0] * u[0] + u[1] * u[1] + u[2] * u[2])
-        lv = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
-        c = (u[0] * v[0] + u[1] * v[1] + u[2] * v[2]) / (lu * lv)
+        u0 = xyz[i, 0] - xyz[j, 0]
+        u1 = xyz[i, 1] - xyz[j, 1]
+        u2 = xyz[i, 2] - xyz[j, 2]
+        v0 = xyz[l, 0] - xyz[j, 0]
+        v1 = xyz[l, 1] - xyz[j, 1]
+        v2 = xyz[l, 2] - xyz[j, 2]
+        uu = u0 * u0 + u1 * u1 + u2 * u2
+        vv = v0 * v0 + v1 * v1 + v2 * v2
+        luv = math.sqrt(uu * vv)
+        c = (u0 * v0 + u1 * v1 + u2 * v2) / luv
         c = min(1.0, max(-1.0, c))
         theta = math.acos(c) * RAD2DEG
         delta = theta - ideal[k]
         e += w[k] * delta * delta
         sn = max(math.sqrt(max(0.0, 1.0 - c * c)), 1e-10)
         f = -2.0 * w[k] * delta * RAD2DEG / sn  # dE/dcos
-        for a in range(3):
-            gi = f * (v[a] / (lu * lv) - c * u[a] / (lu * lu))
-            gl = f * (u[a] / (lu * lv) - c * v[a] / (lv * lv))
-            grad[i, a] += gi
-            grad[l, a] += gl
-            grad[j, a] -= gi + gl
+        a = f / luv
+        bu = f * c / uu
+        bv = f * c / vv
+        gi0 = a * v0 - bu * u0
+        gi1 = a * v1 - bu * u1
+        gi2 = a * v2 - bu * u2
+        gl0 = a * u0 - bv * v0
+        gl1 = a * u1 - bv * v1
+        gl2 = a * u2 - bv * v2
+        grad[i, 0] += gi0
+        grad[i, 1] += gi1
+        grad[i, 2] += gi2
+        grad[l, 0] += gl0
+        grad[l, 1] += gl1
+        grad[l, 2] += gl2
+        grad[j, 0] -= gi0 + gl0
+        grad[j, 1] -= gi1 + gl1
+        grad[j, 2] -= gi2 + gl2
     return e
 
 
@@ -114,35 +131,58 @@ def wrap_degrees(a):
 
 @njit(cache=True)
 def torsion_energy(xyz, idx, ideal, w, period, grad):
-    """Periodic torsions: sum w (wrap(p (phi - phi0)) / p)^2, p = period (0 means 1)."""
+    """Periodic torsions: sum w (wrap(p (phi - phi0)) / p)^2, p = period (0 means 1).
+
+    Gradient of phi after Bekker (1996): dphi/dx1 = -|b2| m/|m|^2, dphi/dx4 = |b2| n/|n|^2,
+    the middle atoms from these and the projections of b1 and b3 on b2.
+    """
     e = 0.0
     for k in range(idx.shape[0]):
         i1, i2, i3, i4 = idx[k, 0], idx[k, 1], idx[k, 2], idx[k, 3]
-        b1 = xyz[i2] - xyz[i1]
-        b2 = xyz[i3] - xyz[i2]
-        b3 = xyz[i4] - xyz[i3]
-        m = _cross(b1, b2)
-        n = _cross(b2, b3)
-        lb2sq = _dot(b2, b2)
-        lb2 = math.sqrt(lb2sq)
-        phi = math.atan2(lb2 * _dot(b1, n), _dot(m, n)) * RAD2DEG
+        a0 = xyz[i2, 0] - xyz[i1, 0]
+        a1 = xyz[i2, 1] - xyz[i1, 1]
+        a2 = xyz[i2, 2] - xyz[i1, 2]
+        b0 = xyz[i3, 0] - xyz[i2, 0]
+        b1 = xyz[i3, 1] - xyz[i2, 1]
+        b2 = xyz[i3, 2] - xyz[i2, 2]
+        c0 = xyz[i4, 0] - xyz[i3, 0]
+        c1 = xyz[i4, 1] - xyz[i3, 1]
+        c2 = xyz[i4, 2] - xyz[i3, 2]
+        m0 = a1 * b2 - a2 * b1
+        m1 = a2 * b0 - a0 * b2
+        m2 = a0 * b1 - a1 * b0
+        n0 = b1 * c2 - b2 * c1
+        n1 = b2 * c0 - b0 * c2
+        n2 = b0 * c1 - b1 * c0
+        bb = b0 * b0 + b1 * b1 + b2 * b2
+        lb = math.sqrt(bb)
+        y = lb * (a0 * n0 + a1 * n1 + a2 * n2)
+        x = m0 * n0 + m1 * n1 + m2 * n2
+        phi = math.atan2(y, x) * RAD2DEG
         p = max(1, period[k])
         delta = wrap_degrees(p * (phi - ideal[k])) / p
         e += w[k] * delta * delta
         f = 2.0 * w[k] * delta * RAD2DEG  # dE/dphi(rad)
-        mm = max(_dot(m, m), 1e-20)
-        nn = max(_dot(n, n), 1e-20)
-        g1 = -lb2 / mm * m
-        g4 = lb2 / nn * n
-        s1 = _dot(b1, b2) / lb2sq
-        s3 = _dot(b3, b2) / lb2sq
-        g2 = (-1.0 - s1) * g1 + s3 * g4
-        g3 = s1 * g1 - (1.0 + s3) * g4
-        for a in range(3):
-            grad[i1, a] += f * g1[a]
-            grad[i2, a] += f * g2[a]
-            grad[i3, a] += f * g3[a]
-            grad[i4, a] += f * g4[a]
+        mm = max(m0 * m0 + m1 * m1 + m2 * m2, 1e-20)
+        nn = max(n0 * n0 + n1 * n1 + n2 * n2, 1e-20)
+        fm = -f * lb / mm
+        fn = f * lb / nn
+        g10, g11, g12 = fm * m0, fm * m1, fm * m2
+        g40, g41, g42 = fn * n0, fn * n1, fn * n2
+        s1 = (a0 * b0 + a1 * b1 + a2 * b2) / bb
+        s3 = (c0 * b0 + c1 * b1 + c2 * b2) / bb
+        grad[i1, 0] += g10
+        grad[i1, 1] += g11
+        grad[i1, 2] += g12
+        grad[i4, 0] += g40
+        grad[i4, 1] += g41
+        grad[i4, 2] += g42
+        grad[i2, 0] += (-1.0 - s1) * g10 + s3 * g40
+        grad[i2, 1] += (-1.0 - s1) * g11 + s3 * g41
+        grad[i2, 2] += (-1.0 - s1) * g12 + s3 * g42
+        grad[i3, 0] += s1 * g10 - (1.0 + s3) * g40
+        grad[i3, 1] += s1 * g11 - (1.0 + s3) * g41
+        grad[i3, 2] += s1 * g12 - (1.0 + s3) * g42
     return e
 
 
@@ -155,33 +195,86 @@ def chiral_energy(xyz, idx, ideal, sign, w, grad):
     e = 0.0
     for k in range(idx.shape[0]):
         c, i1, i2, i3 = idx[k, 0], idx[k, 1], idx[k, 2], idx[k, 3]
-        a1 = xyz[i1] - xyz[c]
-        a2 = xyz[i2] - xyz[c]
-        a3 = xyz[i3] - xyz[c]
-        c23 = _cross(a2, a3)
-        vol = _dot(a1, c23)
+        p0 = xyz[i1, 0] - xyz[c, 0]
+        p1 = xyz[i1, 1] - xyz[c, 1]
+        p2 = xyz[i1, 2] - xyz[c, 2]
+        q0 = xyz[i2, 0] - xyz[c, 0]
+        q1 = xyz[i2, 1] - xyz[c, 1]
+        q2 = xyz[i2, 2] - xyz[c, 2]
+        r0 = xyz[i3, 0] - xyz[c, 0]
+        r1 = xyz[i3, 1] - xyz[c, 1]
+        r2 = xyz[i3, 2] - xyz[c, 2]
+        # dV/dx1 = q x r, dV/dx2 = r x p, dV/dx3 = p x q
+        g10, g11, g12 = q1 * r2 - q2 * r1, q2 * r0 - q0 * r2, q0 * r1 - q1 * r0
+        g20, g21, g22 = r1 * p2 - r2 * p1, r2 * p0 - r0 * p2, r0 * p1 - r1 * p0
+        g30, g31, g32 = p1 * q2 - p2 * q1, p2 * q0 - p0 * q2, p0 * q1 - p1 * q0
+        vol = p0 * g10 + p1 * g11 + p2 * g12
         s = sign[k]
         if s == 0:
             s = 1 if vol >= 0 else -1
         delta = vol - s * ideal[k]
         e += w[k] * delta * delta
         f = 2.0 * w[k] * delta
-        g1 = c23
-        g2 = _cross(a3, a1)
-        g3 = _cross(a1, a2)
-        for a in range(3):
-            grad[i1, a] += f * g1[a]
-            grad[i2, a] += f * g2[a]
-            grad[i3, a] += f * g3[a]
-            grad[c, a] -= f * (g1[a] + g2[a] + g3[a])
+        grad[i1, 0] += f * g10
+        grad[i1, 1] += f * g11
+        grad[i1, 2] += f * g12
+        grad[i2, 0] += f * g20
+        grad[i2, 1] += f * g21
+        grad[i2, 2] += f * g22
+        grad[i3, 0] += f * g30
+        grad[i3, 1] += f * g31
+        grad[i3, 2] += f * g32
+        grad[c, 0] -= f * (g10 + g20 + g30)
+        grad[c, 1] -= f * (g11 + g21 + g31)
+        grad[c, 2] -= f * (g12 + g22 + g32)
     return e
 
 
 @njit(cache=True)
-def _smallest_eigvec(a):
-    """Unit eigenvector of the smallest eigenvalue of a symmetric 3x3 matrix."""
-    vals, vecs = np.linalg.eigh(a)
-    return vecs[:, 0].copy()
+def _smallest_eigvec(a00, a01, a02, a11, a12, a22, out):
+    """Unit eigenvector of the smallest eigenvalue of a symmetric 3x3 matrix.
+
+    Eigenvalue in closed form (trigonometric solution of the characteristic cubic); the
+    vector is the largest cross product of two rows of A - lambda I. Falls back to LAPACK
+    when the smallest eigenvalue is not separated from the next one.
+    """
+    q = (a00 + a11 + a22) / 3.0
+    p1 = a01 * a01 + a02 * a02 + a12 * a12
+    b00 = a00 - q
+    b11 = a11 - q
+    b22 = a22 - q
+    p2 = b00 * b00 + b11 * b11 + b22 * b22 + 2.0 * p1
+    p = math.sqrt(p2 / 6.0)
+    ok = p > 0.0
+    if ok:
+        det = (b00 * (b11 * b22 - a12 * a12) - a01 * (a01 * b22 - a12 * a02)
+               + a02 * (a01 * a12 - b11 * a02))
+        r = det / (2.0 * p * p * p)
+        r = min(1.0, max(-1.0, r))
+        ph = math.acos(r) / 3.0
+        lam = q + 2.0 * p * math.cos(ph + 2.0 * math.pi / 3.0)  # smallest
+        r0 = (a00 - lam, a01, a02)
+        r1 = (a01, a11 - lam, a12)
+        r2 = (a02, a12, a22 - lam)
+        best = 0.0
+        for u, v in ((r0, r1), (r0, r2), (r1, r2)):
+            c0 = u[1] * v[2] - u[2] * v[1]
+            c1 = u[2] * v[0] - u[0] * v[2]
+            c2 = u[0] * v[1] - u[1] * v[0]
+            nn = c0 * c0 + c1 * c1 + c2 * c2
+            if nn > best:
+                best = nn
+                out[0], out[1], out[2] = c0, c1, c2
+        ok = best > 1e-12 * p2 * p2
+        if ok:
+            s = 1.0 / math.sqrt(best)
+            out[0] *= s
+            out[1] *= s
+            out[2] *= s
+    if not ok:
+        a = np.array([[a00, a01, a02], [a01, a11, a12], [a02, a12, a22]])
+        _, vecs = np.linalg.eigh(a)
+        out[0], out[1], out[2] = vecs[0, 0], vecs[1, 0], vecs[2, 0]
 
 
 @njit(cache=True)
@@ -192,31 +285,43 @@ def plane_energy(xyz, atoms, start, w, grad, dev):
     2 w_i d_i n. The signed deviations are written into `dev` (same layout as `atoms`).
     """
     e = 0.0
-    a = np.empty((3, 3))
+    nrm = np.empty(3)
     for p in range(start.shape[0] - 1):
         s0 = start[p]
         s1 = start[p + 1]
-        cen = np.zeros(3)
-        wsum = 0.0
-        for q in range(s0, s1):
-            cen += w[q] * xyz[atoms[q]]
-            wsum += w[q]
-        cen /= wsum
-        a[:, :] = 0.0
-        for q in range(s0, s1):
-            d = xyz[atoms[q]] - cen
-            for r in range(3):
-                for t in range(3):
-                    a[r, t] += w[q] * d[r] * d[t]
-        nrm = _smallest_eigvec(a)
+        c0 = c1 = c2 = wsum = 0.0
         for q in range(s0, s1):
             i = atoms[q]
-            d = _dot(xyz[i] - cen, nrm)
+            c0 += w[q] * xyz[i, 0]
+            c1 += w[q] * xyz[i, 1]
+            c2 += w[q] * xyz[i, 2]
+            wsum += w[q]
+        c0 /= wsum
+        c1 /= wsum
+        c2 /= wsum
+        a00 = a01 = a02 = a11 = a12 = a22 = 0.0
+        for q in range(s0, s1):
+            i = atoms[q]
+            d0 = xyz[i, 0] - c0
+            d1 = xyz[i, 1] - c1
+            d2 = xyz[i, 2] - c2
+            a00 += w[q] * d0 * d0
+            a01 += w[q] * d0 * d1
+            a02 += w[q] * d0 * d2
+            a11 += w[q] * d1 * d1
+            a12 += w[q] * d1 * d2
+            a22 += w[q] * d2 * d2
+        _smallest_eigvec(a00, a01, a02, a11, a12, a22, nrm)
+        for q in range(s0, s1):
+            i = atoms[q]
+            d = ((xyz[i, 0] - c0) * nrm[0] + (xyz[i, 1] - c1) * nrm[1]
+                 + (xyz[i, 2] - c2) * nrm[2])
             dev[q] = d
             e += w[q] * d * d
             f = 2.0 * w[q] * d
-            for r in range(3):
-                grad[i, r] += f * nrm[r]
+            grad[i, 0] += f * nrm[0]
+            grad[i, 1] += f * nrm[1]
+            grad[i, 2] += f * nrm[2]
     return e
 
 

@@ -103,7 +103,7 @@ def _drop_unknown(st: gemmi.Structure, monlib: gemmi.MonLib) -> list[str]:
 
 
 def _rows(atoms) -> tuple:
-    return tuple(int(round(a.fraction)) - 1 for a in atoms)
+    return tuple(round(a.fraction) - 1 for a in atoms)
 
 
 def _keep_torsion(t, link_id: str | None, peptide: bool) -> bool:
@@ -198,7 +198,7 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
             for rule in ri.monomer_rules:
                 rules.append((rule, None, peptide, gemmi.Asu.Same))
             for at in ri.res:
-                row = int(round(at.fraction)) - 1
+                row = round(at.fraction) - 1
                 restrained[row] = True
                 cc = ri.get_final_chemcomp(at.altloc)
                 try:

@@ -19,7 +19,6 @@ class Case:
         self.atoms = from_structure(self.st)
         self.lib = load_monlib(self.st[0].get_all_residue_names(), need("monomers"))
         self._r = None
-        self._energy = None
 
     @property
     def restraints(self):
@@ -60,3 +59,8 @@ def aba(data):
 @pytest.fixture(params=sorted(STRUCTURES))
 def any_case(request, data):
     return case(request.param, data)
+
+
+@pytest.fixture
+def d7m(data):
+    return case("1d7m", data)

@@ -3,14 +3,15 @@
 import os
 from pathlib import Path
 
+import gemmi
 import numpy as np
 import pytest
+from restraint_helpers import atom_row, rows_by_position
 
 from mainpy.errors import InputError
 from mainpy.restraints import geometry
 from mainpy.restraints.monlib import find_monlib_dir, load_monlib
 from mainpy.restraints.topology import build_restraints
-from restraint_helpers import atom_row, rows_by_position
 
 
 def _gemmi_sets(case):
@@ -27,7 +28,7 @@ def _gemmi_sets(case):
 
 def test_same_bonds_and_angles_as_gemmi(any_case):
     r = any_case.restraints
-    topo, rows, bonds, angles = _gemmi_sets(any_case)
+    _, _, bonds, angles = _gemmi_sets(any_case)
     mine_b = {frozenset(map(int, p)) for p in r.bond_idx}
     mine_a = {(int(min(a, c)), int(b), int(max(a, c))) for a, b, c in r.angle_idx}
     assert len(r.bond_idx) == len(mine_b) == len(bonds) > 700
@@ -45,7 +46,7 @@ def test_bond_angle_rmsd_match_gemmi(any_case):
                    if a.restr.esd > 0])
     gaz = np.array([a.calculate_z() for a in topo.angles if a.restr.esd > 0])
     s = geometry.summary(any_case.atoms.xyz, any_case.restraints)
-    rms = lambda v: np.sqrt(np.mean(v ** 2))  # noqa: E731
+    rms = lambda v: np.sqrt(np.mean(v ** 2))
     assert s["bond"]["count"] == len(gb)
     assert s["bond"]["rmsd"] == pytest.approx(rms(gb), rel=0.01)
     assert s["bond"]["rmsz"] == pytest.approx(rms(gbz), rel=0.01)
@@ -55,7 +56,7 @@ def test_bond_angle_rmsd_match_gemmi(any_case):
 
 
 def test_chirals_planes_torsions_match_gemmi(any_case):
-    st, topo = any_case.gemmi_topology()
+    _, topo = any_case.gemmi_topology()
     rows = rows_by_position(any_case.atoms)
     r = any_case.restraints
     xyz = any_case.atoms.xyz
@@ -72,7 +73,6 @@ def test_chirals_planes_torsions_match_gemmi(any_case):
             for k in range(len(r.plane_start) - 1)]
     assert sorted(mine) == sorted(gpl)
     dev = geometry.plane_deviations(xyz, r)
-    import gemmi
     for k, p in enumerate([p for p in topo.planes if p.restr.esd > 0][:50]):
         coeff = gemmi.find_best_plane(p.atoms)
         gdev = sorted(abs(gemmi.get_distance_from_plane(a.pos, coeff)) for a in p.atoms)
@@ -100,7 +100,7 @@ def test_links_disulfide_and_ligand(aba):
     sg = np.flatnonzero((a.name == "SG") & (a.resname == "CYS"))
     pairs = {frozenset(map(int, p)) for p in r.bond_idx}
     assert frozenset(map(int, sg[:2])) in pairs
-    k = [i for i, p in enumerate(r.bond_idx) if set(p) == set(sg[:2])][0]
+    k = next(i for i, p in enumerate(r.bond_idx) if set(p) == set(sg[:2]))
     assert r.bond_ideal[k] == pytest.approx(2.03, abs=0.05)
     mes = set(np.flatnonzero(a.resname == "MES").tolist())
     assert sum(1 for p in r.bond_idx if set(p) <= mes) >= 12
