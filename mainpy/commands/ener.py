@@ -52,8 +52,7 @@ def need_energy(session):
 def _ener(session, args):
     new = {k: dict(v) for k, v in session.ener.items()}
     show = listing = None
-    for name in args.names():
-        v = args[name]
+    for name, v in args.items():
         if name == "all":
             for st in new.values():
                 st["on"] = v == "on"

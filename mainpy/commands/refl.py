@@ -74,8 +74,7 @@ def _report_phase(session, fm):
 
 def _refl(session, args):
     x = session.xtal
-    for name in args.names():
-        v = args[name]
+    for name, v in args.items():
         if name == "shel":
             if v < 1:
                 raise MainpyError("REFL SHEL needs at least 1 shell")

@@ -631,6 +631,10 @@ class Args:
     def names(self) -> list[str]:
         return [k for k, _ in self._items]
 
+    def items(self) -> list[tuple[str, object]]:
+        """(name, value) of every argument and clause, in the order given."""
+        return list(self._items)
+
     def where(self, name) -> Where | None:
         return self._where.get(name)
 

@@ -101,6 +101,21 @@ def aniso_basis(spacegroup: gemmi.SpaceGroup) -> np.ndarray:
     return null
 
 
+def _lsq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Least-squares solution of a x = b for a tall, well-posed a: normal equations on
+    column-normalized a (fast for a few columns), lstsq if they are singular."""
+    norm = np.sqrt(np.einsum("ij,ij->j", a, a))
+    norm[norm == 0] = 1.0
+    an = a / norm
+    try:
+        x = np.linalg.solve(an.T @ an, an.T @ b)
+    except np.linalg.LinAlgError:
+        x = None
+    if x is None or not np.all(np.isfinite(x)):
+        x, *_ = np.linalg.lstsq(an, b, rcond=None)
+    return x / norm
+
+
 def _sym(v):
     return np.array([[v[0], v[3], v[4]], [v[3], v[1], v[5]], [v[4], v[5], v[2]]])
 
@@ -165,7 +180,8 @@ class BulkSolventScaler:
     """Fits k_mask, k_iso and k_aniso to observed amplitudes (work set only)."""
 
     def __init__(self, fobs, fcalc, fmask, hkl, d, work, spacegroup, cell=None,
-                 bins=None, cycles: int = 20, tol: float = 1e-4, aniso: bool = True):
+                 bins=None, cycles: int = 20, tol: float = 1e-4, aniso: bool = True,
+                 basis: np.ndarray | None = None, quad: np.ndarray | None = None):
         self.fo = np.asarray(fobs, float)
         self.fc = np.asarray(fcalc, complex)
         self.fm = np.asarray(fmask, complex)
@@ -179,8 +195,10 @@ class BulkSolventScaler:
         self.bin_idx = [np.flatnonzero(self.bins == i) for i in range(self.nbins)]
         # a bin with no work reflections would leave its scales undetermined
         self.cell = cell
-        self.basis = aniso_basis(spacegroup)
-        self.quad = aniso_quadratic(self.hkl) @ self.basis      # (n, m)
+        # basis and quad depend only on the space group and hkl: callers that scale the
+        # same reflections again (Fmodel.update) pass them in
+        self.basis = aniso_basis(spacegroup) if basis is None else basis
+        self.quad = aniso_quadratic(self.hkl) @ self.basis if quad is None else quad  # (n, m)
         self.cycles = cycles
         self.tol = tol
         self.aniso = aniso
@@ -196,6 +214,10 @@ class BulkSolventScaler:
         self.bin_s2 = np.array([s2[i].mean() if len(i) else 0 for i in self.bin_idx])
         self.bin_ss_lim = [(self.ss[i].min(), self.ss[i].max()) if len(i) else (0, 0)
                            for i in self.bin_idx]
+        # work reflections grouped by bin, for the k_mask scans
+        wb = [i[self.work[i]] for i in self.bin_idx]
+        self._wb_order = np.concatenate(wb) if wb else np.zeros(0, int)
+        self._wb_starts = np.r_[0, np.cumsum([len(i) for i in wb])].astype(np.int64)
 
     # -- evaluation ----------------------------------------------------------
     def f_model(self, k_mask=None, k_iso=None, k_exp=None, k_aniso=None):
@@ -228,13 +250,12 @@ class BulkSolventScaler:
         best = (self.r_work(), None)
         cands = [(np.exp(coef[0]), coef[1])]
         # and a scan in B with the LS scale for each (cctbx's f_kb_scaled)
-        fo_w, fm_w, ss_w = self.fo[w], fm[w], self.ss[w]
-        for bs in np.array_split(np.arange(-100.0, 100.0, 1.0), 8):
-            e = np.exp(-bs[:, None] * ss_w[None, :]) * fm_w[None, :]
-            k = (e * fo_w).sum(1) / np.maximum((e * e).sum(1), 1e-300)
-            r = np.abs(fo_w[None, :] - k[:, None] * e).sum(1)
-            j = int(np.argmin(r))
-            cands.append((k[j], bs[j]))
+        from mainpy.xtal._kernels import b_scan
+        b_all = np.arange(-100.0, 100.0, 1.0)
+        k_all, r_all = b_scan(self.fo[w], fm[w], self.ss[w], b_all[0], len(b_all))
+        for js in np.array_split(np.arange(len(b_all)), 8):
+            j = js[int(np.argmin(r_all[js]))]
+            cands.append((k_all[j], b_all[j]))
         ones = np.ones_like(self.k_iso)
         for k, b in cands:
             if b < -100:
@@ -250,32 +271,31 @@ class BulkSolventScaler:
             self.k_aniso = ones.copy()
             self.u_par[:] = 0
 
-    def _bin_grid_search(self, i, trial, k_total):
-        """Best k_mask of bin i over trial values: min R with the bin's LS scale."""
-        idx = self.bin_idx[i]
-        w = idx[self.work[idx]]
-        if len(w) == 0:
-            return 0.0, 1.0
-        fo = self.fo[w] / k_total[w]
-        fcw, fmw = self.fc[w], self.fm[w]
-        fmod = np.abs(fcw[None, :] + trial[:, None] * fmw[None, :])
-        sc = (fo[None, :] * fmod).sum(1) / np.maximum((fmod * fmod).sum(1), 1e-300)
-        r = np.abs(fo[None, :] - sc[:, None] * fmod).sum(1) / fo.sum()
-        j = int(np.argmin(r))
-        return float(trial[j]), float(sc[j])
-
     def k_mask_grid_search(self, fine: bool = False):
-        """Per-bin k_mask and isotropic scale; smoothed, interpolated, kept if R drops."""
+        """Per-bin k_mask and isotropic scale; smoothed, interpolated, kept if R drops.
+
+        In each bin the trial k_mask with the lowest R (Fo against |Fc + k Fm| with the
+        bin's LS scale) wins: 0..1 in steps of 0.01, or (fine) +-0.05 around the current
+        value."""
+        from mainpy.xtal._kernels import k_mask_scan
         k_total = self.k_exp * self.k_aniso
-        kb = np.zeros(self.nbins)
-        kiso = np.ones(len(self.fo))
-        for i in range(self.nbins):
-            if fine:
+        if fine:
+            trials = []
+            for i in range(self.nbins):
                 x = self.k_mask_bin[i]
-                trial = np.r_[x, np.arange(max(0.0, min(x, 1.0) - 0.05), min(x, 1.0) + 0.0501, 0.01)]
-            else:
-                trial = np.arange(0.0, 1.0001, 0.01)
-            kb[i], kiso[self.bin_idx[i]] = self._bin_grid_search(i, trial, k_total)
+                trials.append(np.r_[x, np.arange(max(0.0, min(x, 1.0) - 0.05),
+                                                 min(x, 1.0) + 0.0501, 0.01)])
+        else:
+            trials = [np.arange(0.0, 1.0001, 0.01)] * self.nbins
+        ntrial = np.array([len(t) for t in trials], dtype=np.int64)
+        tr = np.zeros((self.nbins, int(ntrial.max())))
+        for i, t in enumerate(trials):
+            tr[i, :len(t)] = t
+        o = self._wb_order
+        fc, fm = self.fc[o], self.fm[o]
+        kb, sb = k_mask_scan(self.fo[o] / k_total[o], fc.real.copy(), fc.imag.copy(),
+                             fm.real.copy(), fm.imag.copy(), self._wb_starts, tr, ntrial)
+        kiso = sb[self.bins]
         smooth = self._smooth(kb)
         k_mask = self._interpolate(smooth)
         if fine:
@@ -287,12 +307,11 @@ class BulkSolventScaler:
     def _bin_scales(self, k_mask):
         """Per-bin LS scale of Fo against the current Fmodel with the given k_mask."""
         fm = np.abs(self.f_model(k_mask=k_mask, k_iso=np.ones(len(self.fo))))
-        k = np.ones(len(self.fo))
-        for idx in self.bin_idx:
-            w = idx[self.work[idx]]
-            if len(w):
-                k[idx] = ls_scale(self.fo[w], fm[w])
-        return k
+        w = self.work
+        num = np.bincount(self.bins[w], self.fo[w] * fm[w], minlength=self.nbins)
+        den = np.bincount(self.bins[w], fm[w] * fm[w], minlength=self.nbins)
+        kb = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
+        return kb[self.bins]
 
     def _smooth(self, kb):
         res = _moving_average(kb)
@@ -308,6 +327,7 @@ class BulkSolventScaler:
         """Per-reflection k_mask: linear in ss across each bin toward the next bin's
         value, or constant, whichever gives the lower R in the bin (as cctbx)."""
         out = np.zeros(len(self.fo))
+        k_scale = self.k_iso * self.k_exp * self.k_aniso
         for i, idx in enumerate(self.bin_idx):
             if len(idx) == 0:
                 continue
@@ -316,14 +336,11 @@ class BulkSolventScaler:
             y2 = kb[i - 1] if i == self.nbins - 1 and i > 0 else kb[min(i + 1, self.nbins - 1)]
             slope = (y2 - y1) / (x2 - x1) if x2 != x1 else 0.0
             lin = np.maximum(y1 + slope * (self.ss[idx] - x1), 0.0)
-            w = self.work[idx]
-            a = out.copy()
-            a[idx] = lin
-            b = out.copy()
-            b[idx] = y1
-            fa = self.f_model(k_mask=a)[idx][w]
-            fb = self.f_model(k_mask=b)[idx][w]
-            fo = self.fo[idx][w]
+            w = idx[self.work[idx]]
+            lin_w = lin[self.work[idx]]
+            fa = k_scale[w] * (self.fc[w] + lin_w * self.fm[w])
+            fb = k_scale[w] * (self.fc[w] + y1 * self.fm[w])
+            fo = self.fo[w]
             out[idx] = lin if r_factor(fo, fa) < r_factor(fo, fb) else y1
         return out
 
@@ -335,18 +352,19 @@ class BulkSolventScaler:
         ok = w & (fm > 0)
         y = np.log(self.fo[ok] / fm[ok])
         q = -2 * np.pi ** 2 * self.quad[ok]
-        a = np.c_[np.ones(ok.sum()), q]
-        wt = np.sqrt(fm[ok] ** 2)
-        coef, *_ = np.linalg.lstsq(a * wt[:, None], y * wt, rcond=None)
+        a = np.empty((len(y), q.shape[1] + 1))
+        a[:, 0] = 1.0
+        a[:, 1:] = q
+        wt = fm[ok]
+        coef = _lsq(a * wt[:, None], y * wt)
         c0, par = coef[0], coef[1:]
         # Gauss-Newton on amplitudes: model k0 * exp(q . par) * |Fm|
-        fo, fmo, qq = self.fo[ok], fm[ok], q
-        x = np.r_[c0, par]
+        fo, fmo = self.fo[ok], fm[ok]
+        x = coef.copy()
         for _ in range(10):
-            mod = np.exp(x[0] + qq @ x[1:]) * fmo
+            mod = np.exp(a @ x) * fmo
             res = fo - mod
-            jac = mod[:, None] * np.c_[np.ones(len(fo)), qq]
-            step, *_ = np.linalg.lstsq(jac, res, rcond=None)
+            step = _lsq(a * mod[:, None], res)
             x = x + step
             if np.abs(step).max() < 1e-8:
                 break
