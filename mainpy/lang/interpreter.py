@@ -54,6 +54,8 @@ def macro_search_path(caller_dir: Path | None) -> list[Path]:
 def find_macro(name: str, caller_dir: Path | None) -> Path | None:
     """The macro file `name` (`.cmds` may be left out) on the search path, or None."""
     p = Path(name).expanduser()
+    if p.name in ("", ".", ".."):
+        return None
     names = [p] if p.suffix else [p.with_name(p.name + ".cmds"), p]
     if p.is_absolute():
         return next((n for n in names if n.is_file()), None)
