@@ -59,13 +59,15 @@ def _code(line: str) -> str:
 def continues(line: str) -> bool:
     """Does this line end in a continuation mark (a lone '-' or a '\\')?
 
-    A '!' comment may follow the mark; a '#' comment may not (as grammar/main.lark reads
-    it: the mark must be followed by blanks, a '!' comment or the end of the line). A
-    macro call's name takes a '-' or '\\' written into it (`<a-`), as the grammar does.
+    A comment ('!', or '#' where a word may start) may follow the mark, as
+    grammar/main.lark reads it. A macro call's name takes a '-' or '\\' written into it
+    (`<a-`), as the grammar does.
     """
     end, macro_end = _scan(line)
-    if line[end:].startswith("#"):
-        return False
+    hashed = re.search(r"((?:^|[ \t])-|\\)[ \t]*#[^\n]*\Z", line)
+    if hashed is not None and hashed.start() < end and line.count('"', 0, hashed.start()) % 2 == 0:
+        # the mark, then a '#' comment (the grammar takes "-#..." and "\#..." so too)
+        return hashed.start() >= macro_end
     m = _CONT.search(line[:end])
     return m is not None and m.start() >= macro_end
 

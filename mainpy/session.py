@@ -130,7 +130,7 @@ class Session:
 
         def neighbours(mask, dist):
             from mainpy.model.neighbors import within
-            return within(atoms, self.model.structure, mask, dist)
+            return within(atoms, self.model.synced_structure(), mask, dist, synced=True)
 
         try:
             return S.evaluate(node, atoms, self.key_masks(), neighbours)

@@ -187,9 +187,9 @@ def _minimize(session, args, all_atoms=False):
         result = minimize(session.atoms, objective, params, moving, steps, method,
                           segment=segment, on_step=on_step, between=between)
     session.model.atoms = result.atoms
-    if session.fmodel is not None and session.ener["xray"]["on"]:
+    if session.fmodel is not None:
         from mainpy.commands.refl import rephase
-        rephase(session)
+        rephase(session)      # the R-values of the report are those of the final model
     session.notify()
     after = report_figures(session, session.atoms)
     end = {"steps": "the step limit", "converged": "convergence", "stopped":

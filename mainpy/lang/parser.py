@@ -201,12 +201,12 @@ class _SelParser:
             return S.Range("b" if tag == "temperature" else "occ", lo, hi)
         if tag == "around":
             self.r.keyword(("key",), "AROUND needs")
-            key = self.r.next_value_token("a key name")
+            key = self.r.next_value_token("a key name", sorted(self.keys or ()))
             self.r.keyword(("distance",), "AROUND KEY name needs")
             dist = self.r.value(Arg("r", REAL))
             return S.Around(key.text, dist)
         if tag == "key":
-            name = self.r.next_value_token("a key name")
+            name = self.r.next_value_token("a key name", sorted(self.keys or ()))
             if self.keys is not None and name.text not in self.keys:
                 raise LangError(f"no key named {name.text!r}", name.where,
                                 suggest(name.text, sorted(self.keys)))
@@ -308,10 +308,10 @@ class _Resolver:
         self.next()
         return m
 
-    def next_value_token(self, what) -> Token:
+    def next_value_token(self, what, offer=()) -> Token:
         tok = self.peek()
         if tok is None:
-            self.need([], f"{what} expected")
+            self.need(list(offer), f"{what} expected")
         if tok.kind not in ("WORD", "NUMBER", "STRING"):
             raise LangError(f"{what} expected, found {tok.text!r}", tok.where)
         return self.next()
@@ -549,13 +549,16 @@ def completions(text: str, keys=None) -> list[str]:
 
     partial = ""
     if text and not text[-1].isspace() and text[-1] not in "()=":
-        cut = max(text.rfind(c) for c in " \t()=")
+        cut = max(text.rfind(c) for c in " \t\n;()=")
         partial, text = text[cut + 1:], text[: cut + 1]
     try:
         sentences = split(text) if text.strip() else []
     except LangError:
         return []
-    sent = sentences[-1] if sentences and not text.rstrip().endswith(";") else Sentence(())
+    tail = text.rstrip(" \t")
+    ended = tail.endswith(";") or (tail.endswith("\n") and not re.search(
+        r"(?:(?:^|[ \t])-|\\)[ \t]*(?:[!#][^\n]*)?\n\Z", tail))
+    sent = sentences[-1] if sentences and not ended else Sentence(())
     words: list[str] = []
     try:
         if not sent.tokens:

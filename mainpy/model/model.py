@@ -21,6 +21,8 @@ class Model:
     atoms: Atoms
     structure: gemmi.Structure
     path: str = ""
+    _synced: tuple = ()          # the arrays last written into the structure
+
 
     @property
     def cell(self) -> gemmi.UnitCell:
@@ -31,8 +33,16 @@ class Model:
         return self.structure.find_spacegroup()
 
     def synced_structure(self) -> gemmi.Structure:
-        """The template with the current coordinates, B and occupancies written in."""
-        return to_structure(self.atoms, self.structure)
+        """The template with the current coordinates, B and occupancies written in.
+
+        Arrays are replaced, never changed in place, so when they are the ones written
+        last time there is nothing to do."""
+        a = self.atoms
+        now = (a.xyz, a.b, a.occ, a.aniso)
+        if len(now) != len(self._synced) or any(x is not y for x, y in zip(now, self._synced)):
+            to_structure(a, self.structure)
+            self._synced = now
+        return self.structure
 
 
 def read_structure(path: str, fmt: str | None = None) -> gemmi.Structure:

@@ -8,7 +8,7 @@ import numpy as np
 from mainpy.model.atoms import Atoms, to_structure
 
 
-def _flat_index(st: gemmi.Structure, atoms: Atoms):
+def _flat_index(st: gemmi.Structure, atoms=None):
     """Offset table: row of atom (chain i, residue j, atom 0) in the flat arrays."""
     offsets = []
     k = 0
@@ -19,6 +19,24 @@ def _flat_index(st: gemmi.Structure, atoms: Atoms):
             k += len(res)
         offsets.append(row)
     return offsets
+
+
+_cache: dict = {}
+
+
+def _search(structure: gemmi.Structure, xyz: np.ndarray, dist: float):
+    """gemmi's neighbour search over the structure, kept while the coordinates are the
+    same array (arrays are replaced, never changed in place) and dist fits its cells."""
+    key = id(structure)
+    hit = _cache.get(key)
+    if hit is not None and hit[0] is xyz and hit[1] >= dist:
+        return hit[2], hit[3]
+    radius = max(dist, 5.0) + 0.5
+    ns = gemmi.NeighborSearch(structure[0], structure.cell, radius).populate()
+    entry = (xyz, radius, ns, _flat_index(structure, None))
+    _cache.clear()
+    _cache[key] = entry
+    return entry[2], entry[3]
 
 
 def within(atoms: Atoms, structure: gemmi.Structure, mask: np.ndarray, dist: float,
@@ -33,8 +51,7 @@ def within(atoms: Atoms, structure: gemmi.Structure, mask: np.ndarray, dist: flo
         return out
     if not synced:
         to_structure(atoms, structure)
-    ns = gemmi.NeighborSearch(structure[0], structure.cell, max(dist, 1.0) + 0.5).populate()
-    offsets = _flat_index(structure, atoms)
+    ns, offsets = _search(structure, atoms.xyz, dist)
     xyz = atoms.xyz
     for i in np.flatnonzero(mask):
         pos = gemmi.Position(*xyz[i])
