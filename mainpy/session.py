@@ -88,14 +88,15 @@ class Session:
             fn(self)
 
     def input_path(self, name: str) -> str:
-        """A file to read: as given (relative to the working folder), else beside the
-        macro that is running, so a macro and its data can travel together."""
+        """A file to read: as given (relative to the working folder), else beside one of
+        the macros that are running (innermost first), so a macro and its data can
+        travel together."""
         p = Path(name).expanduser()
         if p.is_absolute() or p.exists():
             return str(p)
-        here = self.interpreter.current_dir()
-        if here is not None and (here / p).exists():
-            return str(here / p)
+        for frame in reversed(self.interpreter.frames):   # innermost macro first
+            if frame.path is not None and (frame.path.parent / p).exists():
+                return str(frame.path.parent / p)
         return str(p)
 
     # ------------------------------------------------------------------ model & selections

@@ -81,6 +81,8 @@ def _set_vari(session, args):
     name = args["name"]
     if not name[0].isalpha() and name[0] != "_":
         raise MainpyError(f"a variable name starts with a letter: {name!r}")
+    if "default" in args and name in session.variables:
+        return
     session.variables[name] = args["value"]
     session.echo(f" {name} = {args['value']}", level=2)
 
@@ -92,8 +94,11 @@ def _check_vari(static, parsed):
 
 
 command("set", "vari", help="define or change a variable: set vari NAME = value",
-        lead=(Name("name"), Value("value")), action=_set_vari, check=_check_vari,
-        examples=("set vari DENS_SCAL = 800.", "set vari MODEL = my_model.pdb"))
+        lead=(Name("name"), Value("value")),
+        clauses=(Clause("default", help="only if NAME is not defined yet (a macro's default)"),),
+        action=_set_vari, check=_check_vari,
+        examples=("set vari DENS_SCAL = 800.", "set vari MODEL = my_model.pdb",
+                  "set vari REF_STEPS = 60 default"))
 
 
 def _set_debug(session, args):

@@ -14,7 +14,7 @@ from pathlib import Path
 from mainpy.lang.errors import LangError
 from mainpy.lang.interpreter import MAX_DEPTH, find_macro
 from mainpy.lang.lexer import split
-from mainpy.lang.parser import INT, REAL, MacroCall, Parsed, resolve, selections, value_vals
+from mainpy.lang.parser import CHOICE, INT, REAL, MacroCall, Parsed, resolve, selections, value_vals
 from mainpy.model import selection as S
 from mainpy.session import BUILTIN_KEYS
 
@@ -49,7 +49,9 @@ def check_text(text: str, name: str, static: Static | None = None,
             static.errors.append(_chained(e, chain))
             continue
         for v in value_vals(parsed):
-            if v.kind in (INT, REAL) and v.token.kind == "WORD" and v.text not in static.variables:
+            is_var = (v.kind in (INT, REAL) and v.token.kind == "WORD") or \
+                (v.kind == CHOICE and v.choices)
+            if is_var and v.text not in static.variables:
                 static.errors.append(_chained(LangError(
                     f"{v.text!r} is not a number nor a variable defined before this line",
                     v.token.where), chain))

@@ -30,6 +30,7 @@ class Val:
     kind: str
     text: str
     token: Token
+    choices: tuple = ()      # for a CHOICE given as a variable: what it may hold
 
 
 @dataclass
@@ -340,6 +341,10 @@ class _Resolver:
                 raise LangError(f"ambiguous {tok.text!r}", tok.where,
                                 [c.upper() for c in e.candidates]) from None
             if m is None:
+                if not arg.optional and tok.kind == "WORD" and VAR_NAME.match(tok.text) \
+                        and tok.text.upper() == tok.text and any(c.isalpha() for c in tok.text):
+                    self.next()      # an upper-case name: a variable holding the choice
+                    return Val(CHOICE, tok.text, tok, arg.choices)
                 raise LangError(f"one of {' | '.join(c.upper() for c in arg.choices)} "
                                 f"expected, found {tok.text!r}", tok.where,
                                 suggest(tok.text, arg.choices))
@@ -595,6 +600,21 @@ def convert(val: Val, variables: dict):
                 raise LangError(f"an integer expected, {val.text} is {text}", val.token.where)
             return int(x)
         return x
+    if val.kind == CHOICE and val.choices:
+        if val.text not in variables:
+            raise LangError(f"one of {' | '.join(c.upper() for c in val.choices)} expected, "
+                            f"found {val.text!r} (not a defined variable either)",
+                            val.token.where, suggest(val.text, val.choices))
+        text = str(variables[val.text])
+        try:
+            m = match(text, val.choices)
+        except Ambiguous as e:
+            m = None
+            text = f"{text} (ambiguous: {', '.join(e.candidates)})"
+        if m is None:
+            raise LangError(f"variable {val.text} = {text!r} is not one of "
+                            f"{' | '.join(c.upper() for c in val.choices)}", val.token.where)
+        return m
     if val.kind in (WORD, FILE, VALUE) and val.token.kind == "WORD" and val.text in variables:
         return str(variables[val.text])
     return val.text

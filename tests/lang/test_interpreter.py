@@ -132,3 +132,35 @@ def test_journal_replays(tmp_path, data):
     t.run_file(journal)
     assert (t.atoms.xyz == s.atoms.xyz).all() and (t.atoms.b == s.atoms.b).all()
     assert len(journal.read_text().splitlines()) == 3
+
+
+def test_set_vari_default_keeps_a_value_given_before():
+    s = session()
+    s.run("set vari STEPS = 10\nset vari STEPS = 60 default\nset vari OTHER = 5 default")
+    assert s.variables["STEPS"] == "10" and s.variables["OTHER"] == "5"
+
+
+def test_a_choice_may_be_an_upper_case_variable():
+    s = session()
+    s.run("set vari T = mli; ener xray on target T")
+    assert s.ener["xray"]["target"] == "mli"
+    e = run_error(s, "set vari T = nonsense; ener xray on target T")
+    assert "LSQ" in e.message and s.ener["xray"]["target"] == "mli"
+    e = run_error(s, "ener xray on target UNSET")
+    assert "UNSET" in e.message
+
+
+def test_files_are_found_beside_the_calling_macros(tmp_path, monkeypatch, data):
+    # a shipped-style macro reads a file named by its caller, found beside the caller
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "reader.cmds").write_text("read coor file ARG1\n")
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    (proj / "model.pdb").write_text(data("xtal/1aba/1aba.pdb").read_text())
+    (proj / "run.cmds").write_text("<reader model.pdb\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MAINPY_MACROS", str(lib))
+    s = session()
+    s.run_file(proj / "run.cmds")
+    assert len(s.atoms) == 880
