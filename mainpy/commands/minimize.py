@@ -137,11 +137,11 @@ def _minimize(session, args, all_atoms=False):
     steps = args.get("step", DEFAULT_STEPS)
     writ = args.get("write_step", max(1, steps // 10))
     params = _params(args)
-    if "by" in args and args["by"] == "body":
-        from mainpy.errors import NotBuiltError
-        raise NotBuiltError("BY BODY (rigid-body refinement) is not built yet; nothing was "
-                            "changed")
     method = args.get("by", "lbfgs")
+    bodies = None
+    if method == "body":
+        seg = model.atoms.codes("segment")[1]
+        bodies = [np.flatnonzero(moving & (seg == k)) for k in np.unique(seg[moving])]
     phase_steps, phase_macro = _phase_settings(args)
     gain = args.get("gain_r_value")
     adjust = args.get("adjust")
@@ -181,11 +181,12 @@ def _minimize(session, args, all_atoms=False):
         return None
 
     segment = phase_steps or READJUST_EVERY
-    session.echo(f" minimizing {int(moving.sum())} atoms ({' '.join(params)}), {steps} steps; "
+    what = f"{len(bodies)} rigid bodies" if bodies is not None else f"{int(moving.sum())} atoms"
+    session.echo(f" minimizing {what} ({' '.join(params)}), {steps} steps; "
                  f"terms: {', '.join(f'{p.name} {p.weight:.3g}' for p in objective.parts)}")
     with ctrl_c_stops(session.stop):
         result = minimize(session.atoms, objective, params, moving, steps, method,
-                          segment=segment, on_step=on_step, between=between)
+                          segment=segment, on_step=on_step, between=between, bodies=bodies)
     session.model.atoms = result.atoms
     if session.fmodel is not None:
         from mainpy.commands.refl import rephase

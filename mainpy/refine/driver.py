@@ -42,24 +42,96 @@ class _Stop(Exception):
         self.reason, self.message = reason, message
 
 
-class Packer:
-    """Parameters of the moving atoms <-> one flat vector (with bounds)."""
+def occupancy_groups(atoms, moving):
+    """Groups of moving atoms that share one occupancy, and how groups are tied.
 
-    def __init__(self, atoms, params, moving):
-        self.params = tuple(params)
+    Each residue's atoms without an altloc form one group; each altloc conformer of a
+    residue forms one group. Returns (group index per atom (-1 if not refined), list of
+    groups, list of (group a, group b, total) pairs: the two conformers of a residue
+    whose occupancies keep their sum). Residues with more than two conformers keep
+    their conformer occupancies fixed.
+    """
+    gid = np.full(len(atoms), -1)
+    groups, pairs = [], []
+    idx = np.flatnonzero(moving)
+    keys = {}
+    for i in idx:
+        key = (int(atoms.residue_index[i]), str(atoms.altloc[i]))
+        if key not in keys:
+            keys[key] = len(groups)
+            groups.append([])
+        groups[keys[key]].append(i)
+        gid[i] = keys[key]
+    by_res = {}
+    for (res, alt), g in keys.items():
+        if alt:
+            by_res.setdefault(res, []).append(g)
+    for res, gs in by_res.items():
+        if len(gs) == 2:
+            a, b = gs
+            total = atoms.occ[groups[a][0]] + atoms.occ[groups[b][0]]
+            pairs.append((a, b, float(total)))
+        else:
+            for g in gs:
+                for i in groups[g]:
+                    gid[i] = -1
+    return gid, [np.array(g) for g in groups], pairs
+
+
+def _rotation(v: np.ndarray) -> np.ndarray:
+    """Rotation matrix of a rotation vector (axis * angle in radians), Rodrigues."""
+    th = float(np.linalg.norm(v))
+    if th < 1e-12:
+        k = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+        return np.eye(3) + k
+    k = v / th
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(th) * kx + (1 - np.cos(th)) * kx @ kx
+
+
+class Packer:
+    """Parameters of the moving atoms <-> one flat vector (with bounds).
+
+    xyz: 3 per atom, or 6 per rigid body (rotation vector about the body's centre,
+    translation) with `bodies`; b: 1 per atom (as B / B_SCALE); occ: 1 per occupancy
+    group, the second conformer of a two-conformer residue following the first.
+    """
+
+    def __init__(self, atoms, params, moving, bodies=None):
+        self.params = tuple(p for p in ("xyz", "b", "occ") if p in params)  # xyz first
         self.idx = np.flatnonzero(moving)
         self.n = len(self.idx)
+        self.ref_xyz = atoms.xyz.copy()
+        self.bodies = None
+        if bodies is not None:
+            self.bodies = [np.asarray(b) for b in bodies if len(b)]
+            self.centres = [self.ref_xyz[b].mean(axis=0) for b in self.bodies]
+        if "occ" in self.params:
+            self.gid, self.groups, pairs = occupancy_groups(atoms, moving)
+            dependent = {b: (a, tot) for a, b, tot in pairs}
+            self.free_groups = [g for g in range(len(self.groups))
+                                if g not in dependent and (self.gid[self.groups[g]] >= 0).all()]
+            self.dependent = dependent
+            self.group_occ0 = np.array([atoms.occ[g[0]] for g in self.groups])
+            self.totals = {a: tot for a, b, tot in pairs}
+
+    @property
+    def n_body(self):
+        return len(self.bodies) if self.bodies is not None else 0
 
     def pack(self, atoms) -> np.ndarray:
         parts = []
         for p in self.params:
             if p == "xyz":
-                parts.append(atoms.xyz[self.idx].ravel())
+                if self.bodies is not None:
+                    parts.append(np.zeros(6 * self.n_body))
+                else:
+                    parts.append(atoms.xyz[self.idx].ravel())
             elif p == "b":
                 parts.append(atoms.b[self.idx] / B_SCALE)
             elif p == "occ":
-                parts.append(atoms.occ[self.idx])
-        return np.concatenate(parts)
+                parts.append(np.array([atoms.occ[self.groups[g][0]] for g in self.free_groups]))
+        return np.concatenate(parts) if parts else np.zeros(0)
 
     def unpack(self, x, atoms):
         """A new Atoms with the vector's values put in."""
@@ -68,9 +140,16 @@ class Packer:
         for p in self.params:
             if p == "xyz":
                 xyz = atoms.xyz.copy()
-                xyz[self.idx] = x[k:k + 3 * self.n].reshape(-1, 3)
+                if self.bodies is not None:
+                    for j, body in enumerate(self.bodies):
+                        w, t = x[k + 6 * j:k + 6 * j + 3], x[k + 6 * j + 3:k + 6 * j + 6]
+                        c = self.centres[j]
+                        xyz[body] = (self.ref_xyz[body] - c) @ _rotation(w).T + c + t
+                    k += 6 * self.n_body
+                else:
+                    xyz[self.idx] = x[k:k + 3 * self.n].reshape(-1, 3)
+                    k += 3 * self.n
                 arrays["xyz"] = xyz
-                k += 3 * self.n
             elif p == "b":
                 b = atoms.b.copy()
                 b[self.idx] = x[k:k + self.n] * B_SCALE
@@ -78,49 +157,82 @@ class Packer:
                 k += self.n
             elif p == "occ":
                 occ = atoms.occ.copy()
-                occ[self.idx] = x[k:k + self.n]
+                for j, g in enumerate(self.free_groups):
+                    occ[self.groups[g]] = x[k + j]
+                    if g in self.totals:
+                        b = next(bb for bb, (aa, _) in self.dependent.items() if aa == g)
+                        occ[self.groups[b]] = self.totals[g] - x[k + j]
                 arrays["occ"] = occ
-                k += self.n
+                k += len(self.free_groups)
         return atoms.replace(**arrays)
 
-    def gradient(self, grad: dict) -> np.ndarray:
+    def gradient(self, grad: dict, x=None) -> np.ndarray:
         parts = []
         for p in self.params:
             if p == "xyz":
-                parts.append(grad["xyz"][self.idx].ravel())
+                g = grad["xyz"]
+                if self.bodies is not None:
+                    out = np.zeros(6 * self.n_body)
+                    k0 = 0
+                    for j, body in enumerate(self.bodies):
+                        w = x[6 * j:6 * j + 3] if x is not None else np.zeros(3)
+                        c = self.centres[j]
+                        r0 = self.ref_xyz[body] - c
+                        rot = _rotation(w)
+                        # d/dw by central differences of the rotation (6 tiny matrix builds)
+                        gw = np.zeros(3)
+                        for a in range(3):
+                            e = np.zeros(3)
+                            e[a] = 1e-6
+                            drot = (_rotation(w + e) - _rotation(w - e)) / 2e-6
+                            gw[a] = np.sum(g[body] * (r0 @ drot.T))
+                        out[k0 + 6 * j:k0 + 6 * j + 3] = gw
+                        out[k0 + 6 * j + 3:k0 + 6 * j + 6] = g[body].sum(axis=0)
+                        del rot
+                    parts.append(out)
+                else:
+                    parts.append(g[self.idx].ravel())
             elif p == "b":
                 parts.append(grad["b"][self.idx] * B_SCALE)
             elif p == "occ":
-                parts.append(grad["occ"][self.idx])
-        return np.concatenate(parts)
+                go = grad["occ"]
+                out = np.zeros(len(self.free_groups))
+                for j, gr in enumerate(self.free_groups):
+                    out[j] = go[self.groups[gr]].sum()
+                    if gr in self.totals:
+                        b = next(bb for bb, (aa, _) in self.dependent.items() if aa == gr)
+                        out[j] -= go[self.groups[b]].sum()
+                parts.append(out)
+        return np.concatenate(parts) if parts else np.zeros(0)
 
     def bounds(self):
         out = []
         for p in self.params:
             if p == "xyz":
-                out += [(None, None)] * (3 * self.n)
+                out += [(None, None)] * (6 * self.n_body if self.bodies is not None
+                                         else 3 * self.n)
             elif p == "b":
                 out += [(B_MIN / B_SCALE, B_MAX / B_SCALE)] * self.n
             elif p == "occ":
-                out += [(0.0, 1.0)] * self.n
+                out += [(0.0, self.totals.get(g, 1.0)) for g in self.free_groups]
         return out
 
 
 def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
              method: str = "lbfgs", segment: int | None = None, on_step=None,
-             between=None) -> RunResult:
+             between=None, bodies=None) -> RunResult:
     """Minimize the objective over `params` of the `moving` atoms for `steps` steps.
 
     on_step(Progress) -> True stops after this step; between(atoms) runs between
-    segments (and may change the objective). Returns the final atoms and why it ended.
+    segments (and may change the objective). `bodies` (lists of atom rows) makes the
+    coordinates move as rigid bodies. Returns the final atoms and why it ended.
     """
     from scipy.optimize import minimize as scipy_minimize
 
     n = len(atoms)
     moving = np.ones(n, bool) if moving is None else np.asarray(moving, bool)
-    pk = Packer(atoms, params, moving)
     result = RunResult(atoms, 0, "steps")
-    if pk.n == 0 or steps <= 0:
+    if not moving.any() or steps <= 0:
         result.reason, result.message = "converged", "nothing to move"
         return result
     segment = segment or steps
@@ -130,13 +242,14 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
         seg_steps = min(segment, steps - step)
         best = {"f": np.inf, "atoms": current}
         base = current
+        pk = Packer(current, params, moving, bodies)
         count = {"n": 0}
 
         def fg(x):
             trial = pk.unpack(x, base)
             ev = objective.evaluate(trial, params)
             count["n"] += 1
-            g = pk.gradient(ev.grad)
+            g = pk.gradient(ev.grad, x)
             if not (np.isfinite(ev.total) and np.isfinite(g).all()):
                 raise _Stop("nan", f"the objective is not a number at step "
                                    f"{step + count['n']}: stopped, model of the last good step kept")
