@@ -62,6 +62,9 @@ class Session:
         from mainpy.refine.stop import StopFlag
         self.stop = StopFlag()                  # set to end a minimization after its step
         self.observers: list = []               # called with the session after model changes
+        # called during a minimization after every step: hook(session, step, atoms, shown)
+        # where shown is True on WRITE_STEP steps (the window redraws then)
+        self.step_hooks: list = []
         from mainpy.lang.interpreter import Interpreter
         self.interpreter = Interpreter(self)
 

@@ -157,8 +157,11 @@ def _minimize(session, args, all_atoms=False):
 
     def on_step(p):
         state["step"] = p.step
-        if p.step % writ == 0 or p.step == 1:
+        shown = p.step % writ == 0 or p.step == 1
+        if shown:
             _progress_line(session, p, state)
+        for hook in list(session.step_hooks):
+            hook(session, p.step, p.atoms, shown)
         return bool(session.stop)
 
     def between(atoms):

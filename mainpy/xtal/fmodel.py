@@ -13,8 +13,9 @@ import numpy as np
 from mainpy.errors import InputError
 from mainpy.xtal.fcalc import FcalcCalculator
 from mainpy.xtal.rfactors import data_statistics, r_work_free, shell_table
-from mainpy.xtal.scaling import BulkSolventScaler, ScaleModel, k_aniso_from_ustar
-from mainpy.xtal.solvent import MASK_STEP, fmask_from_grid, mask_grid
+from mainpy.xtal.scaling import (BulkSolventScaler, ScaleModel, aniso_basis, aniso_quadratic,
+                                 k_aniso_from_ustar, log_bins)
+from mainpy.xtal.solvent import MASK_STEP, SolventMask
 
 
 def check_compatible(cell: gemmi.UnitCell, spacegroup: gemmi.SpaceGroup, refl,
@@ -41,6 +42,10 @@ class Fmodel:
 
     ``update(atoms)`` recomputes Fcalc, the mask and the scales (RE_PHASE); the arrays
     ``fcalc``, ``fmask`` and ``f_model`` are aligned with ``refl.hkl``.
+    ``update(atoms, scale=False)`` recomputes Fcalc and Fmask and keeps the scales.
+
+    Everything that depends only on the reflections (the FFT grids, the mask grid and its
+    symmetry images, the scaling bins and anisotropy terms) is set up once and reused.
     """
 
     def __init__(self, refl, atoms, mask_step: float = MASK_STEP,
@@ -55,10 +60,14 @@ class Fmodel:
         self.bulk_solvent = bulk_solvent
         self.aniso = aniso
         self.calc = FcalcCalculator(refl.cell, refl.spacegroup, refl.hkl)
+        self.masker = SolventMask(refl.cell, refl.spacegroup, mask_step) if bulk_solvent \
+            else None
         self.fcalc = None
         self.fmask = np.zeros(len(refl), complex)
         self.scales: ScaleModel | None = None
-        self.mask = None
+        self.mask_array = None      # float32 [w, v, u], 1 = solvent
+        self._mask_grid = None
+        self._scaling_setup = None
         self.update(atoms)
 
     # -- computing ---------------------------------------------------------------
@@ -67,14 +76,32 @@ class Fmodel:
         """Recompute Fcalc (atoms, optionally a selection), Fmask and the scales."""
         self.fcalc = self.calc(atoms, select)
         if mask and self.bulk_solvent:
-            model = self.calc.model(atoms, select)
-            self.mask = mask_grid(model, self.refl.cell, self.refl.spacegroup, self.mask_step)
-            self.fmask = fmask_from_grid(self.mask, self.refl.hkl)
+            self.mask_array = self.masker.grid(atoms, select)
+            self._mask_grid = None
+            self.fmask = self.masker.fmask(self.mask_array, self.refl.hkl)
         elif not self.bulk_solvent:
             self.fmask = np.zeros(len(self.refl), complex)
         if scale:
             self.fit_scales()
         return self
+
+    @property
+    def mask(self):
+        """The solvent mask as a gemmi FloatGrid (None before the first mask)."""
+        if self._mask_grid is None and self.mask_array is not None:
+            self._mask_grid = self.masker.gemmi_grid(self.mask_array)
+        return self._mask_grid
+
+    def _scaling_inputs(self, obs: np.ndarray) -> dict:
+        """Bins and anisotropy terms of the observed reflections, computed once."""
+        key = obs.tobytes()
+        if self._scaling_setup is None or self._scaling_setup[0] != key:
+            r = self.refl
+            basis = aniso_basis(r.spacegroup)
+            self._scaling_setup = (key, {
+                "bins": log_bins(r.d[obs]), "basis": basis,
+                "quad": aniso_quadratic(r.hkl[obs]) @ basis})
+        return self._scaling_setup[1]
 
     def fit_scales(self) -> ScaleModel:
         """Fit bulk solvent and overall scales to the observed work set."""
@@ -82,7 +109,7 @@ class Fmodel:
         obs = r.observed
         scaler = BulkSolventScaler(r.fobs[obs], self.fcalc[obs], self.fmask[obs], r.hkl[obs],
                                    r.d[obs], r.work[obs], r.spacegroup, r.cell,
-                                   aniso=self.aniso)
+                                   aniso=self.aniso, **self._scaling_inputs(obs))
         sm = scaler.run()
         self.scales = sm
         n = len(r)
