@@ -55,6 +55,7 @@ class Session:
         self.energy = None                      # the restraint energy of those restraints
         from mainpy.commands.ener import default_terms
         self.ener = default_terms()             # ENER: each term's on/off, scale, map, target
+        self.data_weight = None                 # (data terms, weight) of the last run
         self.out = out if out is not None else sys.stdout
         self.verbose = verbose
         self.debug = debug
@@ -148,6 +149,7 @@ class Session:
         self.model = model
         self.fmodel = None
         self.restraints = self.energy = None   # the topology belongs to the old model
+        self.data_weight = None
         for name, key in list(self.keys.items()):
             try:
                 key.mask = self.select(key.expr)
@@ -177,6 +179,7 @@ class Session:
             "restraints": self.restraints,
             "energy": self.energy,
             "ener": {k: dict(v) for k, v in self.ener.items()},
+            "data_weight": self.data_weight,
             "verbose": self.verbose,
             "debug": self.debug,
         }
@@ -199,6 +202,7 @@ class Session:
         self.restraints = st["restraints"]
         self.energy = st["energy"]
         self.ener = st["ener"]
+        self.data_weight = st["data_weight"]
         self.verbose = st["verbose"]
         self.debug = st["debug"]
 
@@ -231,5 +235,5 @@ class Session:
                 id(self.reflections), id(self.fmodel), id(self.map_coefficients),
                 tuple(sorted(self.xtal.items())), self.verbose, self.debug,
                 id(self.library), id(self.restraints), id(self.energy), self.monlib_path,
-                tuple(self.extra_cifs),
+                tuple(self.extra_cifs), self.data_weight,
                 tuple((k, tuple(sorted(v.items()))) for k, v in sorted(self.ener.items())))

@@ -26,9 +26,14 @@ def data_targets(session):
     e = session.ener
     if e["xray"]["on"]:
         from mainpy.commands.refl import need_fmodel
-        from mainpy.targets.xray import make_xray_target
+        from mainpy.targets.xray import xray_target
         fm = need_fmodel(session)
-        out.append(("xray", e["xray"]["scale"], make_xray_target(fm, e["xray"]["target"])))
+        kind = e["xray"]["target"]
+        if kind == "kick":
+            from mainpy.errors import NotBuiltError
+            raise NotBuiltError("TARGET KICK (the free-kick ML target) is not built yet (it "
+                                "comes with MAIN's kicking methods, issue 7)")
+        out.append(("xray", e["xray"]["scale"], xray_target(kind, fm)))
     for t in ("dens", "diff"):
         if e[t]["on"]:
             from mainpy.commands.maps import get_map
@@ -73,12 +78,21 @@ class Weighting:
         self.data = [p for p in objective.parts if p.name != "restraints"]
         self.scales = {p.name: p.weight for p in self.data}
         self.w = 1.0
-        if self.data and objective.part("restraints") is not None:
+        self.key = tuple(sorted(p.name for p in self.data))
+        kept = session.data_weight
+        if kept is not None and kept[0] == self.key:
+            self.w = kept[1]           # the weight the last run ended with
+        elif self.data and objective.part("restraints") is not None:
             norms = objective.gradient_norms(session.atoms, ("xyz",), moving)
             g_data = sum(norms[p.name] * self.scales[p.name] for p in self.data)
             g_restr = norms["restraints"]
             self.w = g_restr / g_data if g_data > 0 else 1.0
         self.apply()
+
+    def keep(self):
+        """Remember the weight for the next run with the same data terms."""
+        if self.data:
+            self.session.data_weight = (self.key, self.w)
 
     def apply(self):
         for p in self.data:
@@ -191,6 +205,10 @@ def _minimize(session, args, all_atoms=False):
         result = minimize(session.atoms, objective, params, moving, steps, method,
                           segment=segment, on_step=on_step, between=between, bodies=bodies)
     session.model.atoms = result.atoms
+    msg = weighting.readjust(result.atoms) if result.steps >= 10 else ""
+    if msg:
+        session.echo(f"  for the next run: {msg}")
+    weighting.keep()
     if session.fmodel is not None:
         from mainpy.commands.refl import rephase
         rephase(session)      # the R-values of the report are those of the final model
@@ -225,8 +243,8 @@ def _rephase_objective(session, objective, atoms):
     fm = rephase(session)
     part = objective.part("xray")
     if part is not None:
-        from mainpy.targets.xray import make_xray_target
-        part.target = make_xray_target(fm, session.ener["xray"]["target"])
+        from mainpy.targets.xray import xray_target
+        part.target = xray_target(session.ener["xray"]["target"], fm)
     for t in ("dens", "diff"):
         part = objective.part(t)
         if part is not None and session.ener[t]["map"] in session.maps:
