@@ -1,6 +1,11 @@
 """RE_PHASE on 1d7m, warm: Fcalc + bulk-solvent mask + scaling + R, against gemmi's
 FFT structure factors alone and (if cctbx-base is installed) cctbx's FFT structure factors.
 
+"RE_PHASE" is `Fmodel.update(atoms)` on an Fmodel that has been updated before (the
+scale fit starts from the previous scales). Also timed: the same with the atoms moved
+between calls (as in a minimizer), with a cold scale fit (`warm=False`), and without
+scaling (`scale=False`: new Fcalc and Fmask, old scales).
+
 Run: python bench/bench_xtal_rephase.py   (data from MAINPY_TEST_DATA, default
 ../shared/data relative to the project root). Prints seconds per call and the ratios.
 """
@@ -19,6 +24,7 @@ except ImportError:
     HAVE_CCTBX = False
 
 import gemmi  # noqa: E402
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -32,14 +38,18 @@ def data_root() -> Path:
     return Path(os.environ.get("MAINPY_TEST_DATA", ROOT.parent / "shared" / "data"))
 
 
-def best_time(fn, repeat=5):
-    fn()                                   # warm
-    times = []
+def best_times(fns: dict, repeat: int = 7) -> dict:
+    """Best wall time of each function; the functions take turns in every round, so
+    that a change of machine load affects them alike."""
+    for fn in fns.values():
+        fn()                                   # warm
+    times = {name: [] for name in fns}
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: min(ts) for name, ts in times.items()}
 
 
 def main():
@@ -54,8 +64,15 @@ def main():
     print(f"1d7m: {len(atoms)} atoms, {refl.observed.sum()} reflections to "
           f"{refl.d_min:.2f} A; R-work {fm.r_work:.4f} R-free {fm.r_free:.4f}")
 
-    t_rephase = best_time(lambda: fm.update(atoms))
-    t_fcalc = best_time(lambda: fm.calc(atoms))
+    moved = [atoms.copy() for _ in range(2)]
+    rng = np.random.default_rng(0)
+    for a in moved:
+        a.xyz = a.xyz + rng.normal(0, 0.02, a.xyz.shape)
+    turn = [0]
+
+    def update_moved():
+        turn[0] ^= 1
+        fm.update(moved[turn[0]])
 
     def gemmi_fft():
         dc = gemmi.DensityCalculatorX()
@@ -67,27 +84,39 @@ def main():
         g = gemmi.transform_map_to_f_phi(dc.grid, half_l=True)
         return g.get_value_by_hkl(refl.hkl, unblur=dc.blur)
 
-    t_gemmi = best_time(gemmi_fft)
-    print(f"mainpy RE_PHASE (Fcalc+mask+scale+R): {t_rephase * 1e3:8.1f} ms")
-    print(f"mainpy Fcalc only                    : {t_fcalc * 1e3:8.1f} ms")
-    print(f"gemmi FFT Fcalc alone                : {t_gemmi * 1e3:8.1f} ms")
-    print(f"ratio RE_PHASE / gemmi FFT           : {t_rephase / t_gemmi:8.2f}")
-    print(f"ratio mainpy Fcalc / gemmi FFT       : {t_fcalc / t_gemmi:8.2f}")
+    fns = {"rephase": lambda: fm.update(atoms),
+           "fcalc": lambda: fm.calc(atoms),
+           "moved": update_moved,
+           "cold": lambda: fm.update(atoms, warm=False),
+           "noscale": lambda: fm.update(atoms, scale=False),
+           "gemmi": gemmi_fft}
     if HAVE_CCTBX:
         xrs = iotbx.pdb.input(file_name=str(pdb)).xray_structure_simple()
         from cctbx.array_family import flex
         ms = miller.set(xrs.crystal_symmetry(),
                         flex.miller_index([tuple(int(x) for x in h) for h in refl.hkl]),
                         anomalous_flag=False)
-
-        def cctbx_fft():
-            return ms.structure_factors_from_scatterers(xray_structure=xrs,
-                                                        algorithm="fft").f_calc()
-
-        t_cctbx = best_time(cctbx_fft)
-        print(f"cctbx FFT Fcalc alone                : {t_cctbx * 1e3:8.1f} ms")
-        print(f"ratio RE_PHASE / cctbx FFT           : {t_rephase / t_cctbx:8.2f}")
-        print(f"ratio mainpy Fcalc / cctbx FFT       : {t_fcalc / t_cctbx:8.2f}")
+        fns["cctbx"] = lambda: ms.structure_factors_from_scatterers(
+            xray_structure=xrs, algorithm="fft").f_calc()
+    t = best_times(fns)
+    fm.update(atoms, warm=False)
+    print(f"R-work {fm.r_work:.4f} R-free {fm.r_free:.4f} after the runs")
+    print(f"mainpy RE_PHASE (Fcalc+mask+scale+R): {t['rephase'] * 1e3:8.1f} ms")
+    print(f"  the same, atoms moved between calls: {t['moved'] * 1e3:8.1f} ms")
+    print(f"  the same, cold scale fit            : {t['cold'] * 1e3:8.1f} ms")
+    print(f"  update(scale=False)                 : {t['noscale'] * 1e3:8.1f} ms")
+    print(f"mainpy Fcalc only                    : {t['fcalc'] * 1e3:8.1f} ms")
+    print(f"gemmi FFT Fcalc alone                : {t['gemmi'] * 1e3:8.1f} ms")
+    print(f"ratio RE_PHASE / gemmi FFT           : {t['rephase'] / t['gemmi']:8.2f}")
+    print(f"ratio mainpy Fcalc / gemmi FFT       : {t['fcalc'] / t['gemmi']:8.2f}")
+    if HAVE_CCTBX:
+        tc = t["cctbx"]
+        print(f"cctbx FFT Fcalc alone                : {tc * 1e3:8.1f} ms")
+        print(f"ratio RE_PHASE / cctbx FFT           : {t['rephase'] / tc:8.2f}")
+        print(f"ratio moved-atoms RE_PHASE / cctbx   : {t['moved'] / tc:8.2f}")
+        print(f"ratio cold RE_PHASE / cctbx FFT      : {t['cold'] / tc:8.2f}")
+        print(f"ratio update(scale=False) / cctbx    : {t['noscale'] / tc:8.2f}")
+        print(f"ratio mainpy Fcalc / cctbx FFT       : {t['fcalc'] / tc:8.2f}")
     else:
         print("cctbx not installed: no cctbx comparison")
 

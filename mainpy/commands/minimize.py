@@ -48,14 +48,20 @@ def build_objective(session):
     from mainpy.commands.ener import apply_terms
     from mainpy.refine.objective import Objective, Part, RestraintTarget
     parts = []
-    if session.energy is not None:
+    restraints_on = any(st["on"] for t, st in session.ener.items()
+                        if t not in ("xray", "dens", "diff"))
+    if session.energy is None and restraints_on:
+        raise ScienceError("no restraints: build them with `define bond angle dihe impr by "
+                           "topo` (or switch them off with `ener all off` and the data "
+                           "term on, to refine against data alone)")
+    if session.energy is not None and restraints_on:
         parts.append(Part("restraints", 1.0, RestraintTarget(apply_terms(session,
                                                                           session.energy))))
     for name, scale, target in data_targets(session):
         parts.append(Part(name, scale, target))
     if not parts:
-        raise ScienceError("nothing to minimize: no restraints (define bond angle dihe impr "
-                           "by topo) and no data term (ener xray on, ener dens on map n)")
+        raise ScienceError("nothing to minimize: every term is off (ener bond on, ener xray "
+                           "on, ener dens on map n, ...)")
     return Objective(parts)
 
 

@@ -12,4 +12,5 @@ the command language. Nothing heavy is imported here: import the module you need
 - fmodel: `Fmodel` ties these together (MAIN's RE_PHASE)
 - sigmaa: D and sigmaA per bin from the free set, figures of merit
 - maps: map coefficients, FFT both ways, map operations, CCP4 map and MTZ files
+- _kernels: numba kernels (density, mask, scaling scans), imported on first use only
 """

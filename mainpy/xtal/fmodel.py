@@ -72,8 +72,12 @@ class Fmodel:
 
     # -- computing ---------------------------------------------------------------
     def update(self, atoms, select: np.ndarray | None = None, mask: bool = True,
-               scale: bool = True) -> "Fmodel":
-        """Recompute Fcalc (atoms, optionally a selection), Fmask and the scales."""
+               scale: bool = True, warm: bool = True) -> "Fmodel":
+        """Recompute Fcalc (atoms, optionally a selection), Fmask and the scales.
+
+        ``scale=False`` keeps the current scales (cheap: Fcalc and Fmask only).
+        ``warm`` starts the scale fit from the current scales (skipping the coarse
+        search) when there are any; ``warm=False`` fits from scratch."""
         self.fcalc = self.calc(atoms, select)
         if mask and self.bulk_solvent:
             self.mask_array = self.masker.grid(atoms, select)
@@ -82,7 +86,7 @@ class Fmodel:
         elif not self.bulk_solvent:
             self.fmask = np.zeros(len(self.refl), complex)
         if scale:
-            self.fit_scales()
+            self.fit_scales(warm=warm)
         return self
 
     @property
@@ -103,15 +107,21 @@ class Fmodel:
                 "quad": aniso_quadratic(r.hkl[obs]) @ basis})
         return self._scaling_setup[1]
 
-    def fit_scales(self) -> ScaleModel:
-        """Fit bulk solvent and overall scales to the observed work set."""
+    def fit_scales(self, warm: bool = False) -> ScaleModel:
+        """Fit bulk solvent and overall scales to the observed work set (``warm``: start
+        from the current scales if they were fitted to the same reflections)."""
         r = self.refl
         obs = r.observed
         scaler = BulkSolventScaler(r.fobs[obs], self.fcalc[obs], self.fmask[obs], r.hkl[obs],
                                    r.d[obs], r.work[obs], r.spacegroup, r.cell,
                                    aniso=self.aniso, **self._scaling_inputs(obs))
-        sm = scaler.run()
+        start = None
+        if warm and self.scales is not None and self.scales.state is not None \
+                and getattr(self, "_scales_key", None) == obs.tobytes():
+            start = self.scales.state
+        sm = scaler.run(start)
         self.scales = sm
+        self._scales_key = obs.tobytes()
         n = len(r)
         s2 = r.s2
         order = np.argsort(s2[obs])

@@ -101,19 +101,23 @@ def aniso_basis(spacegroup: gemmi.SpaceGroup) -> np.ndarray:
     return null
 
 
-def _lsq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Least-squares solution of a x = b for a tall, well-posed a: normal equations on
-    column-normalized a (fast for a few columns), lstsq if they are singular."""
-    norm = np.sqrt(np.einsum("ij,ij->j", a, a))
-    norm[norm == 0] = 1.0
-    an = a / norm
+def _lsq(a: np.ndarray, b: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+    """Least-squares solution of (w a) x = (w b) for a tall, well-posed a (rows weighted
+    by w): normal equations with Jacobi scaling (fast for a few columns), lstsq if they
+    are singular."""
+    aw = a if w is None else a * w[:, None]
+    bw = b if w is None else b * w
+    ata = aw.T @ aw
+    atb = aw.T @ bw
+    d = np.sqrt(np.diag(ata))
+    d[d == 0] = 1.0
     try:
-        x = np.linalg.solve(an.T @ an, an.T @ b)
+        x = np.linalg.solve(ata / np.outer(d, d), atb / d) / d
     except np.linalg.LinAlgError:
         x = None
     if x is None or not np.all(np.isfinite(x)):
-        x, *_ = np.linalg.lstsq(an, b, rcond=None)
-    return x / norm
+        x, *_ = np.linalg.lstsq(aw, bw, rcond=None)
+    return x
 
 
 def _sym(v):
@@ -174,6 +178,8 @@ class ScaleModel:
         return np.interp(1.0 / d ** 2, self._bin_s2, self.k_mask_bin)
 
     _bin_s2: np.ndarray | None = None
+    #: the scaler's parameters after the fit, to start the next fit from (`run(start=)`)
+    state: dict | None = None
 
 
 class BulkSolventScaler:
@@ -326,23 +332,26 @@ class BulkSolventScaler:
     def _interpolate(self, kb):
         """Per-reflection k_mask: linear in ss across each bin toward the next bin's
         value, or constant, whichever gives the lower R in the bin (as cctbx)."""
-        out = np.zeros(len(self.fo))
-        k_scale = self.k_iso * self.k_exp * self.k_aniso
-        for i, idx in enumerate(self.bin_idx):
-            if len(idx) == 0:
-                continue
-            x1, x2 = self.bin_ss_lim[i]
-            y1 = kb[i]
-            y2 = kb[i - 1] if i == self.nbins - 1 and i > 0 else kb[min(i + 1, self.nbins - 1)]
-            slope = (y2 - y1) / (x2 - x1) if x2 != x1 else 0.0
-            lin = np.maximum(y1 + slope * (self.ss[idx] - x1), 0.0)
-            w = idx[self.work[idx]]
-            lin_w = lin[self.work[idx]]
-            fa = k_scale[w] * (self.fc[w] + lin_w * self.fm[w])
-            fb = k_scale[w] * (self.fc[w] + y1 * self.fm[w])
-            fo = self.fo[w]
-            out[idx] = lin if r_factor(fo, fa) < r_factor(fo, fb) else y1
-        return out
+        nb = self.nbins
+        kb = np.asarray(kb, float)
+        x1 = np.array([lim[0] for lim in self.bin_ss_lim], float)
+        x2 = np.array([lim[1] for lim in self.bin_ss_lim], float)
+        # toward the next bin's value; the last bin toward the one before
+        y2 = np.r_[kb[1:], kb[-2] if nb > 1 else kb[-1]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.where(x2 != x1, (y2 - kb) / (x2 - x1), 0.0)
+        b = self.bins
+        lin = np.maximum(kb[b] + slope[b] * (self.ss - x1[b]), 0.0)
+        const = kb[b]
+        w = self.work
+        k_scale = (self.k_iso * self.k_exp * self.k_aniso)[w]
+        fo, fc, fm, bw = self.fo[w], self.fc[w], self.fm[w], b[w]
+        den = np.bincount(bw, fo, minlength=nb)
+        ra = np.bincount(bw, np.abs(fo - np.abs(k_scale * (fc + lin[w] * fm))), minlength=nb)
+        rb = np.bincount(bw, np.abs(fo - np.abs(k_scale * (fc + const[w] * fm))), minlength=nb)
+        # a bin without work reflections keeps the constant (as r_factor's NaN did)
+        use_lin = (den > 0) & (ra < rb)
+        return np.where(use_lin[b], lin, const)
 
     def fit_aniso(self):
         """U* (symmetry-constrained) by linear LS on ln(Fo/|Fmodel|), refined by
@@ -356,7 +365,7 @@ class BulkSolventScaler:
         a[:, 0] = 1.0
         a[:, 1:] = q
         wt = fm[ok]
-        coef = _lsq(a * wt[:, None], y * wt)
+        coef = _lsq(a, y, wt)
         c0, par = coef[0], coef[1:]
         # Gauss-Newton on amplitudes: model k0 * exp(q . par) * |Fm|
         fo, fmo = self.fo[ok], fm[ok]
@@ -389,8 +398,22 @@ class BulkSolventScaler:
         self.k_iso = self.k_iso * k
 
     # -- driver -----------------------------------------------------------------
-    def run(self) -> ScaleModel:
-        for cycle in range(self.cycles):
+    _STATE = ("k_mask", "k_iso", "k_exp", "k_aniso", "u_par", "k_mask_bin", "b_exp")
+
+    def run(self, start: dict | None = None) -> ScaleModel:
+        """Fit the scales. Cold (default): overall exponential scale, coarse k_mask grid
+        search, then cycles of fine k_mask search and anisotropic scale until R-work
+        stops dropping. ``start`` (a previous ScaleModel.state for the same reflections,
+        e.g. after the atoms moved a little) skips the coarse stage and continues the
+        fine cycles from those parameters."""
+        first = 0
+        if start is not None and len(start["k_mask"]) == len(self.fo) \
+                and len(start["k_mask_bin"]) == self.nbins:
+            for name in self._STATE:
+                v = start[name]
+                setattr(self, name, v.copy() if isinstance(v, np.ndarray) else v)
+            first = 1
+        for cycle in range(first, self.cycles):
             r_start = self.r_work()
             if cycle == 0:
                 for _ in range(2):
@@ -405,12 +428,15 @@ class BulkSolventScaler:
             if r_start - r < self.tol and cycle > 0:
                 break
         self.apply_overall_scale()
+        state = {name: (getattr(self, name).copy() if isinstance(getattr(self, name), np.ndarray)
+                        else getattr(self, name)) for name in self._STATE}
         u_star = self.basis @ self.u_par
         sm = ScaleModel(k_mask=self.k_mask, k_iso=self.k_iso * self.k_exp,
                         k_aniso=self.k_aniso, u_star=u_star, k_mask_bin=self.k_mask_bin,
                         bins=self.bins, b_iso=self.b_exp,
                         b_cart=ustar_to_bcart(u_star, self.cell) if self.cell else None)
         sm._bin_s2 = self.bin_s2
+        sm.state = state
         return sm
 
 

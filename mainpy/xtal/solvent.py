@@ -26,7 +26,8 @@ MASK_STEP = 0.6
 def mask_grid(model: gemmi.Model, cell: gemmi.UnitCell, spacegroup: gemmi.SpaceGroup,
               step: float = MASK_STEP, rprobe: float = 1.1, rshrink: float = 0.9,
               radii: str = "cctbx") -> gemmi.FloatGrid:
-    """The solvent mask (1 = solvent, 0 = model) on a symmetric grid over the cell."""
+    """The solvent mask (1 = solvent, 0 = model) on a symmetric grid over the cell, by
+    gemmi's SolventMasker (the reference for `SolventMask`, which gives the same mask)."""
     radii_set = {"cctbx": gemmi.AtomicRadiiSet.Cctbx, "refmac": gemmi.AtomicRadiiSet.Refmac,
                  "vdw": gemmi.AtomicRadiiSet.VanDerWaals}[radii.lower()]
     masker = gemmi.SolventMasker(radii_set)
@@ -122,10 +123,10 @@ class SolventMask:
         return np.ascontiguousarray(off[np.argsort(r2, kind="stable")], dtype=np.int64)
 
     def _atom_radii(self, atoms):
-        key = id(atoms.element), len(atoms)
-        if self._radii_key != key:
-            self._radii, self._hydrogen = _element_radii(atoms.element, self.radii)
-            self._radii_key = key
+        el = atoms.element
+        if self._radii_key is None or not np.array_equal(self._radii_key, el):
+            self._radii, self._hydrogen = _element_radii(el, self.radii)
+            self._radii_key = np.array(el, copy=True)
         return self._radii, self._hydrogen
 
     def grid(self, atoms, select: np.ndarray | None = None) -> np.ndarray:
@@ -151,44 +152,16 @@ class SolventMask:
                             self.cell, self.spacegroup)
         return g
 
-    def _setup_hkl(self, hkl: np.ndarray):
-        hkl = np.asarray(hkl)
-        key = (hkl.shape, hkl.tobytes())
-        if self._hkl_key == key:
-            return
-        self._hkl_key = key
-        # Friedel mate where h < 0, so that every index is in the half transform
-        sign = np.where(hkl[:, 0] < 0, -1, 1)
-        if len(hkl) == 0:
-            hm = km = lm = 0
-        else:
-            hm, km, lm = (int(np.abs(hkl[:, i]).max()) for i in range(3))
-        if 2 * hm >= self.nu or 2 * km >= self.nv or 2 * lm >= self.nw:
-            raise ValueError("the mask grid is too coarse for these Miller indices")
-        self._hmax, self._kmax, self._lmax = hm, km, lm
-        h = hkl * sign[:, None]
-        self._conj = sign < 0
-        # rows of the pruned transform: k in 0..km, then -km..-1 (same for l)
-        k = np.where(h[:, 1] >= 0, h[:, 1], h[:, 1] + 2 * km + 1)
-        l_ = np.where(h[:, 2] >= 0, h[:, 2], h[:, 2] + 2 * lm + 1)
-        self._idx = (l_, k, h[:, 0])
-
     def fmask(self, array: np.ndarray, hkl: np.ndarray) -> np.ndarray:
         """Structure factors of a mask array (from `grid`) at the Miller indices:
         F(h) = V/N sum_x mask(x) exp(2 pi i h.x), only the needed coefficients."""
-        import scipy.fft as sfft
-        self._setup_hkl(hkl)
-        hm, km, lm = self._hmax, self._kmax, self._lmax
-        # transform along u (fastest), keep h = 0..hm; then v, keep |k| <= km; then w
-        a = sfft.rfft(array, axis=2)[:, :, :hm + 1]
-        a = sfft.fft(a, axis=1)
-        a = np.concatenate([a[:, :km + 1], a[:, self.nv - km:]], axis=1) if km else a[:, :1]
-        a = sfft.fft(a, axis=0)
-        a = np.concatenate([a[:lm + 1], a[self.nw - lm:]], axis=0) if lm else a[:1]
-        # numpy's transform has exp(-2 pi i ...): F(h) is its complex conjugate
-        f = a[self._idx].astype(np.complex128)
-        f = np.where(self._conj, f, np.conj(f))
-        return f * (self.cell.volume / array.size)
+        from mainpy.xtal.fcalc import PrunedTransform
+        hkl = np.asarray(hkl)
+        key = (hkl.shape, hkl.tobytes())
+        if self._hkl_key != key:
+            self._transform = PrunedTransform(array.shape, self.cell.volume, hkl)
+            self._hkl_key = key
+        return self._transform(array)
 
 
 def fmask_from_grid(grid: gemmi.FloatGrid, hkl: np.ndarray) -> np.ndarray:
@@ -201,11 +174,13 @@ def fmask_from_grid(grid: gemmi.FloatGrid, hkl: np.ndarray) -> np.ndarray:
 def fmask(atoms, hkl: np.ndarray, cell: gemmi.UnitCell, spacegroup: gemmi.SpaceGroup,
           step: float = MASK_STEP, select: np.ndarray | None = None,
           flat: FlatModel | None = None) -> np.ndarray:
-    """Fmask of the flat bulk-solvent model at the given Miller indices."""
+    """Fmask of the flat bulk-solvent model at the given Miller indices (``flat`` is
+    accepted for compatibility and not needed)."""
     sm = SolventMask(cell, spacegroup, step)
     return sm.fmask(sm.grid(atoms, select), hkl)
 
 
 def solvent_fraction(grid) -> float:
-    """Fraction of the unit cell that the mask calls solvent."""
-    return float(np.asarray(grid.array).mean())
+    """Fraction of the unit cell that the mask (gemmi grid or array) calls solvent."""
+    arr = grid.array if hasattr(grid, "array") else grid
+    return float(np.asarray(arr, dtype=np.float64).mean())

@@ -116,4 +116,14 @@ def test_stop_request_ends_after_the_current_step(aba):
 def test_minimize_without_restraints_says_what_is_missing(aba):
     with pytest.raises(LangError) as e:
         aba.run("minimize step 5")
-    assert "define" in e.value.message and "ener xray" in e.value.message
+    assert "define" in e.value.message
+    with pytest.raises(LangError) as e:
+        aba.run("ener xray on; minimize step 5")
+    assert "define" in e.value.message
+    aba.run("define bond angle by topo")
+    with pytest.raises(LangError) as e:
+        aba.run("ener xray on; minimize step 5")
+    assert "no reflections" in e.value.message and "read refl" in e.value.message
+    with pytest.raises(LangError) as e:
+        aba.run("ener all off; minimize step 5")
+    assert "nothing to minimize" in e.value.message
