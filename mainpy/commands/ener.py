@@ -12,7 +12,7 @@ from mainpy.lang.registry import ON_OFF, Choice, Clause, Int, Real, command
 #: ENER words -> restraint terms of mainpy.restraints.energy
 RESTRAINT_TERMS = {"bond": ("bond",), "angle": ("angle",), "dihe": ("torsion",),
                    "impr": ("chiral", "plane"), "chir": ("chiral",), "plan": ("plane",),
-                   "vdw": ("nonbonded",), "b-val": ("adp",)}
+                   "vdw": ("nonbonded",), "b_val": ("adp",)}   # keys: clause keys
 DATA_TERMS = ("xray", "dens", "diff")
 
 _HELP = {

@@ -127,3 +127,15 @@ def test_minimize_without_restraints_says_what_is_missing(aba):
     with pytest.raises(LangError) as e:
         aba.run("ener all off; minimize step 5")
     assert "nothing to minimize" in e.value.message
+
+
+@pytest.mark.parametrize("word,terms", [("bond", ["bond"]), ("angle", ["angle"]),
+                                        ("dihe", ["torsion"]), ("impr", ["chiral", "plane"]),
+                                        ("chir", ["chiral"]), ("plan", ["plane"]),
+                                        ("vdw", ["nonbonded"]), ("b-val", ["adp"]),
+                                        ("xray", ["xray"])])
+def test_every_ener_term_word(aba, word, terms):
+    aba.run(f"ener {word} off")
+    assert all(not aba.ener[t]["on"] for t in terms)
+    aba.run(f"ener {word} on scal 0.5")
+    assert all(aba.ener[t]["on"] and aba.ener[t]["scale"] == 0.5 for t in terms)
