@@ -64,7 +64,8 @@ def continues(line: str) -> bool:
     (`<a-`), as the grammar does.
     """
     end, macro_end = _scan(line)
-    hashed = re.search(r"((?:^|[ \t])-|\\)[ \t]*#[^\n]*\Z", line)
+    hashed = re.search(r"((?:^|[ \t])-[ \t]*|(?:^|(?<=[\s()=;:\"]))\\[ \t]*|\\[ \t]+)"
+                       r"#[^\n]*\Z", line)
     if hashed is not None and hashed.start() < end and line.count('"', 0, hashed.start()) % 2 == 0:
         # the mark, then a '#' comment (the grammar takes "-#..." and "\#..." so too)
         return hashed.start() >= macro_end
@@ -273,6 +274,9 @@ def repl(session, input=None, output=None) -> int:
     from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
     from prompt_toolkit.styles import Style
 
+    from prompt_toolkit.patch_stdout import patch_stdout
+
+    from mainpy.graphics import inputhook     # keeps an open window alive; imports nothing heavy
     ps = PromptSession(history=_history(history_path(), session),
                        completer=make_completer(session),
                        lexer=make_lexer(session), style=Style.from_dict(STYLE),
@@ -285,7 +289,8 @@ def repl(session, input=None, output=None) -> int:
                      "Ctrl-D or quit leaves.")
     while True:
         try:
-            text = ps.prompt(PROMPT)
+            with patch_stdout(raw=True):     # atom picks in the window print above the prompt
+                text = ps.prompt(PROMPT, inputhook=inputhook)
         except KeyboardInterrupt:
             continue            # Ctrl-C clears the sentence
         except EOFError:

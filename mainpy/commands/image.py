@@ -25,4 +25,4 @@ command("image", help="the graphics window: on/off, what it shows, its centre, p
                 "works without a display through EGL or OSMesa (Mesa's software OpenGL).\n"
                 "IMAGE alone tells what the window shows.",
         examples=("image on", "image map 1 level 1.0", "image center sele resi numb 5 end",
-                  "image show sele chain A end", "image save picture.png", "image off"))
+                  "image show sele segm name A end", "image save picture.png", "image off"))

@@ -25,9 +25,9 @@ def data_targets(session):
     out = []
     e = session.ener
     if e["xray"]["on"]:
-        from mainpy.commands.refl import need_fmodel
+        from mainpy.commands.refl import new_fmodel
         from mainpy.targets.xray import xray_target
-        fm = need_fmodel(session)
+        fm = new_fmodel(session)       # the run's own: re-phased in place as it goes
         kind = e["xray"]["target"]
         if kind == "kick":
             from mainpy.errors import NotBuiltError
@@ -215,9 +215,15 @@ def _minimize(session, args, all_atoms=False):
     if msg:
         session.echo(f"  for the next run: {msg}")
     weighting.keep()
-    if session.fmodel is not None:
+    xpart = objective.part("xray")
+    if xpart is not None:       # the R-values of the report are those of the final model
+        from mainpy.commands.refl import set_r_variables
+        xpart.target.fmodel.update(session.atoms)
+        session.fmodel = xpart.target.fmodel
+        set_r_variables(session, session.fmodel)
+    elif session.fmodel is not None:
         from mainpy.commands.refl import rephase
-        rephase(session)      # the R-values of the report are those of the final model
+        rephase(session)
     session.notify()
     after = report_figures(session, session.atoms)
     end = {"steps": "the step limit", "converged": "convergence", "stopped":
@@ -242,15 +248,20 @@ def _progress_line(session, p, state):
 
 
 def _rephase_objective(session, objective, atoms):
-    """RE_PHASE during a run: new Fcalc, mask and scales; the X-ray target follows."""
-    from mainpy.commands.refl import rephase
+    """RE_PHASE during a run: new Fcalc, mask and scales (a warm update of the run's
+    Fmodel); the X-ray target and the map targets follow."""
+    from mainpy.commands.refl import rephase, set_r_variables
     if session.reflections is None or session.model is None:
         return
-    fm = rephase(session)
     part = objective.part("xray")
     if part is not None:
-        from mainpy.targets.xray import xray_target
-        part.target = xray_target(session.ener["xray"]["target"], fm)
+        fm = part.target.fmodel
+        fm.update(atoms)
+        part.target.refresh()
+        session.fmodel = fm
+        set_r_variables(session, fm)
+    else:
+        fm = rephase(session)
     for t in ("dens", "diff"):
         part = objective.part(t)
         if part is not None and session.ener[t]["map"] in session.maps:

@@ -18,18 +18,28 @@ def data_in_use(session):
     return refl if lo is None and hi is None else select_resolution(refl, hi, lo)
 
 
-def rephase(session):
-    """RE_PHASE: Fcalc of the current model, bulk-solvent mask, scales; sets R_WORK/R_FREE."""
+def new_fmodel(session):
+    """A fresh Fmodel (Fcalc, bulk-solvent mask, scales) of the current model and data."""
     from mainpy.xtal.fmodel import Fmodel
     model = session.need_model()
     refl = data_in_use(session)
-    fm = Fmodel(refl, model.atoms, model_cell=model.cell, model_spacegroup=model.spacegroup,
-                model_source=model.path or "the model",
-                bulk_solvent=session.xtal["solv_flat"], aniso=session.xtal["aniso"])
-    session.fmodel = fm
+    return Fmodel(refl, model.atoms, model_cell=model.cell, model_spacegroup=model.spacegroup,
+                  model_source=model.path or "the model",
+                  bulk_solvent=session.xtal["solv_flat"], aniso=session.xtal["aniso"])
+
+
+def set_r_variables(session, fm):
     rw, rf = fm.r_factors()
     session.variables["R_WORK"] = round(rw, 6)
     session.variables["R_FREE"] = round(rf, 6)
+
+
+def rephase(session):
+    """RE_PHASE: Fcalc of the current model, bulk-solvent mask, scales; sets R_WORK/R_FREE.
+    A new Fmodel each time, so the one a failed sentence leaves behind is never touched."""
+    fm = new_fmodel(session)
+    session.fmodel = fm
+    set_r_variables(session, fm)
     return fm
 
 
