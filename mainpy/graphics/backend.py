@@ -105,8 +105,8 @@ def window_application():
 
 
 def offscreen_application():
-    """An Application that can render pictures: the GUI toolkit on a display, else EGL,
-    else OSMesa; GraphicsUnavailable (with what to install) when none works."""
+    """An Application that can render pictures: EGL, else OSMesa, else the GUI toolkit on
+    a display; GraphicsUnavailable (with what to install) when none works."""
     forced = os.environ.get("MAINPY_GRAPHICS", "").strip().lower()
     if forced:
         try:
@@ -115,11 +115,10 @@ def offscreen_application():
             raise GraphicsUnavailable(f"{e} (MAINPY_GRAPHICS={forced}); "
                                       f"{INSTALL_OFFSCREEN}") from None
     tried = []
-    names = []
+    names = list(OFFSCREEN_BACKENDS)     # EGL/OSMesa first: no window system involved
     gui = installed_gui()
     if gui is not None and have_display():
         names.append(gui)
-    names += list(OFFSCREEN_BACKENDS)
     for name in names:
         try:
             return application(name)
