@@ -19,7 +19,6 @@ from mainpy.lang.interpreter import QuitSignal
 
 PROMPT = "MAIN> "
 MORE = "  ... "
-_CONT = re.compile(r"(?:(?:^|[ \t])-|\\)[ \t]*\Z")
 #: where a word may start: '#' there begins a comment (as in grammar/main.lark)
 _WORD_BREAK = ' \t\f()=;:"'
 _MACRO = re.compile(r'<[ \t]*[^\s;!()=:"<]+')
@@ -57,20 +56,18 @@ def _code(line: str) -> str:
 
 
 def continues(line: str) -> bool:
-    """Does this line end in a continuation mark (a lone '-' or a '\\')?
+    """Does this line end in a continuation mark (a lone '-' or a '\\', a comment may
+    follow)? Asked of the grammar itself, so the prompt and macro files always agree."""
+    import lark
 
-    A comment ('!', or '#' where a word may start) may follow the mark, as
-    grammar/main.lark reads it. A macro call's name takes a '-' or '\\' written into it
-    (`<a-`), as the grammar does.
-    """
-    end, macro_end = _scan(line)
-    hashed = re.search(r"((?:^|[ \t])-[ \t]*|(?:^|(?<=[\s()=;:\"]))\\[ \t]*|\\[ \t]+)"
-                       r"#[^\n]*\Z", line)
-    if hashed is not None and hashed.start() < end and line.count('"', 0, hashed.start()) % 2 == 0:
-        # the mark, then a '#' comment (the grammar takes "-#..." and "\#..." so too)
-        return hashed.start() >= macro_end
-    m = _CONT.search(line[:end])
-    return m is not None and m.start() >= macro_end
+    from mainpy.lang.lexer import _lark
+    try:
+        last = None
+        for last in _lark().lex(line + "\n", dont_ignore=True):
+            pass
+    except lark.exceptions.LarkError:
+        return False
+    return last is not None and last.type == "CONTINUATION"
 
 
 def _unmark(line: str) -> str:
