@@ -34,10 +34,25 @@ def set_r_variables(session, fm):
     session.variables["R_FREE"] = round(rf, 6)
 
 
+def _fmodel_key(session):
+    x = session.xtal
+    return (id(session.reflections), id(session.model), x["reso"], x["solv_flat"], x["aniso"])
+
+
 def rephase(session):
     """RE_PHASE: Fcalc of the current model, bulk-solvent mask, scales; sets R_WORK/R_FREE.
-    A new Fmodel each time, so the one a failed sentence leaves behind is never touched."""
-    fm = new_fmodel(session)
+
+    With the same data, model and settings as the last RE_PHASE, the scale fit starts
+    from the last scales (a warm start) on a shallow copy of the last Fmodel: update()
+    replaces its arrays, so the one a failed sentence leaves behind is never touched."""
+    import copy
+    key = _fmodel_key(session)
+    old = session.fmodel
+    if old is not None and getattr(old, "session_key", None) == key:
+        fm = copy.copy(old).update(session.atoms)
+    else:
+        fm = new_fmodel(session)
+    fm.session_key = key
     session.fmodel = fm
     set_r_variables(session, fm)
     return fm
