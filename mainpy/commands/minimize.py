@@ -128,17 +128,31 @@ def _params(args):
 
 
 def _phase_settings(args):
-    steps, macro = None, None
+    """(PHASE STEPS, PHASE MACRO, kick settings or None) from the PHASE clauses."""
+    steps, macro, kick = None, None, {}
     for g in args.all("phase"):
         if "steps" in g:
             steps = g["steps"]
         if "macro" in g:
             macro = g["macro"]
         if "kick" in g:
-            from mainpy.errors import NotBuiltError
-            raise NotBuiltError("PHASE KICK (kick protocols) is not built yet (it comes with "
-                                "MAIN's kicking methods, issue 7); nothing was changed")
-    return steps, macro
+            kick["amplitude"] = g["kick"]
+        if "seed" in g:
+            kick["seed"] = g["seed"]
+        for law in ("linear", "square", "exponential"):
+            if law in g:
+                if kick.get("law", law) != law:
+                    raise MainpyError("PHASE KICK takes one decay law: LINEAR, SQUARE or "
+                                      "EXPONENTIAL")
+                kick["law"] = law
+    if kick and "amplitude" not in kick:
+        raise MainpyError("PHASE SEED and the decay laws belong to PHASE KICK r")
+    if kick:
+        if kick["amplitude"] < 0:
+            raise MainpyError(f"a kick amplitude cannot be negative ({kick['amplitude']:g})")
+        kick.setdefault("law", "linear")
+        kick.setdefault("seed", None)
+    return steps, macro, (kick or None)
 
 
 def _minimize(session, args, all_atoms=False):
@@ -162,7 +176,12 @@ def _minimize(session, args, all_atoms=False):
     if method == "body":
         seg = model.atoms.codes("segment")[1]
         bodies = [np.flatnonzero(moving & (seg == k)) for k in np.unique(seg[moving])]
-    phase_steps, phase_macro = _phase_settings(args)
+    phase_steps, phase_macro, kick = _phase_settings(args)
+    if kick is not None and bodies is not None:
+        raise MainpyError("PHASE KICK kicks atoms; it does not go with BY BODY")
+    if kick is not None and phase_steps is None:
+        from mainpy.refine.kick import ROUND_STEPS
+        phase_steps = ROUND_STEPS
     gain = args.get("gain_r_value")
     adjust = args.get("adjust")
     target_rmsd = adjust.get("bond", DEFAULT_BOND_RMSD) if adjust is not None else \
@@ -191,6 +210,7 @@ def _minimize(session, args, all_atoms=False):
             _rephase_objective(session, objective, atoms)
             if phase_macro:
                 session.interpreter.run_macro(phase_macro)
+                _refresh_map_targets(session, objective)   # the macro may remake them
             r = session.variables.get("R_WORK")
             if gain is not None and gain < 1 and state["last_r"] is not None and r is not None:
                 if state["last_r"] - r < gain:
@@ -208,8 +228,24 @@ def _minimize(session, args, all_atoms=False):
     session.echo(f" minimizing {what} ({' '.join(params)}), {steps} steps; "
                  f"terms: {', '.join(f'{p.name} {p.weight:.3g}' for p in objective.parts)}")
     with ctrl_c_stops(session.stop):
-        result = minimize(session.atoms, objective, params, moving, steps, method,
-                          segment=segment, on_step=on_step, between=between, bodies=bodies)
+        if kick is None:
+            result = minimize(session.atoms, objective, params, moving, steps, method,
+                              segment=segment, on_step=on_step, between=between,
+                              bodies=bodies)
+        else:
+            from mainpy.refine.kick import B_PER_A, kick_protocol
+
+            def on_kick(k, a):
+                if a > 0:
+                    b = f", B by up to +/-{a * B_PER_A:.3g}" if "b" in params else ""
+                    session.echo(f"  round {k + 1}: kick up to {a:.3f} A{b}", level=2)
+            session.echo(f" kick protocol: amplitude {kick['amplitude']:g} A falling "
+                         f"{kick['law']}ly to 0, rounds of {phase_steps} steps"
+                         + (f", seed {kick['seed']}" if kick["seed"] is not None else ""))
+            result = kick_protocol(session.atoms, objective, params, moving, steps,
+                                   kick["amplitude"], kick["law"], kick["seed"],
+                                   round_steps=phase_steps, method=method, on_step=on_step,
+                                   between=between, on_kick=on_kick)
     session.model.atoms = result.atoms
     msg = weighting.readjust(result.atoms) if result.steps >= 10 else ""
     if msg:
@@ -262,12 +298,17 @@ def _rephase_objective(session, objective, atoms):
         set_r_variables(session, fm)
     else:
         fm = rephase(session)
+    _refresh_map_targets(session, objective)
+    rw, rf = fm.r_factors()
+    session.echo(f"  RE_PHASE: R-work {rw:.4f}  R-free {rf:.4f}")
+
+
+def _refresh_map_targets(session, objective):
+    """Point the density / difference-map targets at the maps as they are now."""
     for t in ("dens", "diff"):
         part = objective.part(t)
         if part is not None and session.ener[t]["map"] in session.maps:
             part.target = type(part.target)(session.maps[session.ener[t]["map"]])
-    rw, rf = fm.r_factors()
-    session.echo(f"  RE_PHASE: R-work {rw:.4f}  R-free {rf:.4f}")
 
 
 def report_figures(session, atoms) -> dict:

@@ -145,8 +145,10 @@ class Graphics:
             raise MainpyError(f"cannot write {path}: no folder {p.parent}")
         img = self.picture()
         from vispy.io import write_png
-        try:
-            write_png(str(p), np.ascontiguousarray(img[..., :3]))
+
+        from mainpy.model.model import atomic_write
+        try:   # whole or not at all
+            atomic_write(str(p), lambda tmp: write_png(tmp, np.ascontiguousarray(img[..., :3])))
         except OSError as e:
             raise MainpyError(f"cannot write {path}: {e.strerror or e}") from None
         return img.shape[1], img.shape[0]
