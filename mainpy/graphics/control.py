@@ -146,7 +146,7 @@ class Graphics:
         img = self.picture()
         from vispy.io import write_png
 
-        from mainpy.model.model import atomic_write
+        from mainpy.fileio import atomic_write
         try:   # whole or not at all
             atomic_write(str(p), lambda tmp: write_png(tmp, np.ascontiguousarray(img[..., :3])))
         except OSError as e:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +9,7 @@ import gemmi
 import numpy as np
 
 from mainpy.errors import InputError
+from mainpy.fileio import atomic_write
 from mainpy.model.atoms import Atoms, from_structure, to_structure
 
 
@@ -86,21 +85,6 @@ def append(model: Model, other: gemmi.Structure) -> Model:
     atoms.charge[:n0] = model.atoms.charge
     atoms.weight[:n0] = model.atoms.weight
     return Model(atoms, st, model.path)
-
-
-def atomic_write(path: str, write) -> None:
-    """Call write(tmp_path), then rename over path: the file is whole or not there at all."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def subset_structure(model: Model, mask: np.ndarray) -> gemmi.Structure:

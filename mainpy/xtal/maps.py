@@ -10,12 +10,12 @@ renamed over the target.
 from __future__ import annotations
 
 import os
-import tempfile
 
 import gemmi
 import numpy as np
 
 from mainpy.errors import InputError
+from mainpy.fileio import atomic_write
 
 KINDS = ("2fofc", "fofc", "3fo2fc", "2mfodfc", "mfodfc", "fcalc")
 
@@ -195,27 +195,12 @@ def map_correlation(a: gemmi.FloatGrid, b: gemmi.FloatGrid,
 
 # ----------------------------------------------------------------------------- files
 
-def _atomic_write(path: str, write) -> None:
-    """Call write(tmp_path), then rename the temporary file over ``path``."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.splitext(path)[1], dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_map(path, grid: gemmi.FloatGrid) -> None:
     """Write a CCP4/MRC map (mode 2) covering the unit cell."""
     ccp4 = gemmi.Ccp4Map()
     ccp4.grid = grid
     ccp4.update_ccp4_header()
-    _atomic_write(path, ccp4.write_ccp4_map)
+    atomic_write(path, ccp4.write_ccp4_map)
 
 
 def read_map(path) -> gemmi.FloatGrid:
@@ -268,4 +253,4 @@ def write_mtz(path, refl, fmodel: np.ndarray | None = None,
     data = np.stack([np.asarray(c, dtype=np.float64) for c in cols], axis=1).astype(np.float32)
     mtz.set_data(data)
     mtz.history = ["mainpy write refl"]
-    _atomic_write(path, mtz.write_to_file)
+    atomic_write(path, mtz.write_to_file)

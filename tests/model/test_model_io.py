@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mainpy.lang.errors import LangError
-from mainpy.model import model as M
+from mainpy.fileio import atomic_write
 from mainpy.session import Session
 
 
@@ -71,7 +71,7 @@ def test_atomic_write_leaves_old_file_whole_on_failure(tmp_path):
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        M.atomic_write(str(target), failing)
+        atomic_write(str(target), failing)
     assert target.read_text() == "OLD\n"
     assert os.listdir(tmp_path) == ["x.pdb"]     # no temporary file left behind
 
