@@ -281,12 +281,26 @@ class Viewer:
                 x = a.xyz[i]
                 self._say(f" atom {a.label(i)}  ({x[0]:.3f} {x[1]:.3f} {x[2]:.3f})  "
                           f"B {a.b[i]:.2f}  occ {a.occ[i]:.2f}")
+                self._remember_pick(i)
         self._press = None
         # the centre was moved with the mouse: contour around the new centre
         c = np.asarray(self.camera.center, float)
         if np.linalg.norm(c - self.center) > RECONTOUR_SHIFT:
             self.center = c
             self._update_map()
+
+    def _remember_pick(self, i):
+        """Add the picked atom to key PICKED (the history of clicks; `key picked drop`
+        forgets it). The key is an expression, so it survives a new model."""
+        from mainpy.model import selection as S
+        from mainpy.session import Key
+        a = self.session.atoms
+        this = S.BinOp("and", S.BinOp("and", S.Names("segment", (str(a.segment[i]),)),
+                                      S.Numbers("resseq", ((int(a.resseq[i]), int(a.resseq[i])),))),
+                       S.Names("name", (str(a.name[i]),)))
+        old = self.session.keys.get("picked")
+        expr = this if old is None else S.BinOp("or", old.expr, this)
+        self.session.keys["picked"] = Key(expr, self.session.select(expr))
 
     def _say(self, text):
         out = self.session.out

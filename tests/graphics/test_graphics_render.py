@@ -100,6 +100,8 @@ def test_pick_and_keys_on_the_canvas(make_session, offscreen_app):
         v.canvas.events.mouse_press(pos=pos, button=1, modifiers=())
         v.canvas.events.mouse_release(pos=pos, button=1, modifiers=())
         assert "A/TYR 5/OH" in s.out.getvalue()
+        # and the atom is remembered in key PICKED
+        assert np.flatnonzero(s.keys["picked"].mask).tolist() == [i]
         assert v.pick((5, 5)) is None
         # the projected depth grows away from the eye: pick prefers the nearest atom
         xyz = s.atoms.xyz
