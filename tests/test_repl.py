@@ -126,6 +126,7 @@ class Prompt:
         self.inp = self._pipe.__enter__()
         self.result: dict = {}
         self.busy = False
+        self.runs = 0
         run = session.run
 
         def counted(text, name="<input>"):
@@ -133,6 +134,7 @@ class Prompt:
             try:
                 return run(text, name)
             finally:
+                self.runs += 1
                 self.busy = False
 
         session.run = counted          # an instance attribute: repl calls it
@@ -160,7 +162,17 @@ class Prompt:
             pytest.fail("the prompt did not become idle")
 
     def type(self, keys: str):
+        renders, runs = self.screen.renders, self.runs
         self.inp.send_text(keys)
+        # first see the prompt react (a loaded machine may take a while to read the keys),
+        # and when the keys end a sentence, see it run; then wait for quiet
+        end = time.monotonic() + 20
+        while self.screen.renders == renders and time.monotonic() < end:
+            time.sleep(0.01)
+        if keys.endswith(ENTER):
+            end = time.monotonic() + 5
+            while self.runs == runs and time.monotonic() < end:
+                time.sleep(0.01)
         self.settle()
 
     def finish(self, keys: str = CTRL_D, timeout: float = 20) -> int:
