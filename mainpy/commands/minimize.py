@@ -4,8 +4,9 @@ MINIMIZE moves the atoms of the first selection (key ACTIVE without one); REFINE
 all atoms. The objective is the restraint energy plus, when switched on with ENER, the
 X-ray target and the density / difference-map targets, each times its ENER scale; the
 data terms are weighted against the restraints by MAIN's rule (ADJUST BOND r, default
-0.02 A): set at the start from the gradients, re-adjusted every 100 steps so that the
-bond rmsd approaches r.
+0.02 A): set at the start where the unscaled gradients balance, then re-adjusted so that
+the bond rmsd approaches r at every RE_PHASE (PHASE STEPS n), or every 100 steps when
+there is no re-phasing.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ def data_targets(session):
         from mainpy.targets.xray import xray_target
         fm = new_fmodel(session)       # the run's own: re-phased in place as it goes
         kind = e["xray"]["target"]
-        if kind == "kick":
-            from mainpy.errors import NotBuiltError
-            raise NotBuiltError("TARGET KICK (the free-kick ML target) is not built yet (it "
-                                "comes with MAIN's kicking methods, issue 7)")
-        out.append(("xray", e["xray"]["scale"], xray_target(kind, fm)))
+        if kind == "kick":             # ML with free-kick sigmaA (work set only)
+            from mainpy.targets.kick import FreeKickMlTarget
+            out.append(("xray", e["xray"]["scale"], FreeKickMlTarget(fm, session.atoms)))
+        else:
+            out.append(("xray", e["xray"]["scale"], xray_target(kind, fm)))
     for t in ("dens", "diff"):
         if e[t]["on"]:
             from mainpy.commands.maps import get_map
@@ -89,6 +90,8 @@ class Weighting:
         if kept is not None and kept[0] == self.key:
             self.w = kept[1]           # the weight the last run ended with
         elif self.data and objective.part("restraints") is not None:
+            # the ENER scales of data terms are their weights relative to each other; the
+            # overall data weight comes from MAIN's rule (balance, then the bond rmsd)
             norms = objective.gradient_norms(session.atoms, ("xyz",), moving)
             g_data = sum(norms[p.name] * self.scales[p.name] for p in self.data)
             g_restr = norms["restraints"]
@@ -139,12 +142,14 @@ def _phase_settings(args):
             kick["amplitude"] = g["kick"]
         if "seed" in g:
             kick["seed"] = g["seed"]
-        for law in ("linear", "square", "exponential"):
-            if law in g:
-                if kick.get("law", law) != law:
-                    raise MainpyError("PHASE KICK takes one decay law: LINEAR, SQUARE or "
-                                      "EXPONENTIAL")
-                kick["law"] = law
+        laws = [law for law in ("linear", "square", "exponential") if law in g]
+        if "decay" in g:
+            laws.append(g["decay"])
+        for law in laws:
+            if kick.get("law", law) != law:
+                raise MainpyError("PHASE KICK takes one decay law: LINEAR, SQUARE or "
+                                  "EXPONENTIAL")
+            kick["law"] = law
     if kick and "amplitude" not in kick:
         raise MainpyError("PHASE SEED and the decay laws belong to PHASE KICK r")
     if kick:
@@ -216,7 +221,7 @@ def _minimize(session, args, all_atoms=False):
                 if state["last_r"] - r < gain:
                     return f"R-work improved by less than {gain:g} ({state['last_r']:.4f} -> {r:.4f})"
             state["last_r"] = r
-        if state["step"] - state["since_adjust"] >= READJUST_EVERY:
+        if phase_steps or state["step"] - state["since_adjust"] >= READJUST_EVERY:
             state["since_adjust"] = state["step"]
             msg = weighting.readjust(atoms)
             if msg:
@@ -293,6 +298,8 @@ def _rephase_objective(session, objective, atoms):
     if part is not None:
         fm = part.target.fmodel
         fm.update(atoms)
+        if hasattr(part.target, "set_atoms"):       # the free-kick target kicks this model
+            part.target.set_atoms(atoms)
         part.target.refresh()
         session.fmodel = fm
         set_r_variables(session, fm)
@@ -346,11 +353,15 @@ _CLAUSES = (
     Clause("phase", sub=(
         Clause("steps", (Int("n"),), help="RE_PHASE every n steps"),
         Clause("macro", (File(),), help="macro run after each RE_PHASE"),
-        Clause("kick", (Real("r"),), sub=(), help="kick protocol: amplitude r"),
+        Clause("kick", (Real("r"),), sub=(),
+               help="kick protocol: kick by up to r A, minimize PHASE STEPS (default 10), "
+                    "repeat with the kick falling to 0 over the run (B too with B-VALUES)"),
         Clause("seed", (Int("s"),), help="random seed for kicks"),
         Clause("linear", help="kick amplitude falls linearly"),
         Clause("square", help="kick amplitude falls as a square"),
-        Clause("exponential", help="kick amplitude falls exponentially")),
+        Clause("exponential", help="kick amplitude falls exponentially"),
+        Clause("decay", (Choice("linear", "square", "exponential", name="law"),),
+               help="the decay law as a value (for a macro variable)")),
         repeat=0, help="re-phasing every n steps, its macro, kicks"),
     Clause("gain_r-value", (Real("g"),),
            help="stop at a RE_PHASE when R-work improved by less than g (g >= 1: never)"),

@@ -3,7 +3,7 @@
 from mainpy.errors import MainpyError, NotBuiltError, ScienceError
 from mainpy.lang.registry import ON_OFF, Choice, Clause, Int, Name, Real, Sele, command
 
-ISSUE7 = "MAIN's kicking methods (issue 7)"
+LATER = "named sets of reflections, a later issue"
 
 
 # ---------------------------------------------------------------------------- shared helpers
@@ -116,8 +116,10 @@ def _refl(session, args):
             session.fmodel = None
         elif name == "weights":
             x["weights"] = v
-        elif name in ("key", "sele", "kick"):
-            raise NotBuiltError(f"REFL {name.upper()} is not built yet (it comes with {ISSUE7});"
+        elif name == "kick":
+            _kicked_phase(session, v)
+        elif name in ("key", "sele"):
+            raise NotBuiltError(f"REFL {name.upper()} is not built yet (it comes with {LATER});"
                                 " nothing was changed")
     for name in args.names():
         if name == "show":
@@ -126,6 +128,28 @@ def _refl(session, args):
             _report_phase(session, rephase(session))
         elif name == "r_value":
             print_r_values(session, need_fmodel(session))
+
+
+def _kicked_phase(session, kick):
+    """REFL KICK = r [SEED s]: RE_PHASE from a copy of the model kicked by up to r A (the
+    model itself does not move); maps and R-values then use the kicked model's Fmodel."""
+    from mainpy.model.kick import kick_coordinates
+    from mainpy.xtal.fmodel import Fmodel
+    r = kick["r"]
+    if r < 0:
+        raise MainpyError(f"a kick amplitude cannot be negative ({r:g})")
+    model = session.need_model()
+    atoms = model.atoms
+    kicked = atoms.replace(xyz=kick_coordinates(atoms.xyz, session.select(None), r,
+                                                kick.get("seed")))
+    fm = Fmodel(data_in_use(session), kicked, model_cell=model.cell,
+                model_spacegroup=model.spacegroup, model_source=model.path or "the model",
+                bulk_solvent=session.xtal["solv_flat"], aniso=session.xtal["aniso"])
+    session.fmodel = fm
+    set_r_variables(session, fm)
+    rw, rf = fm.r_factors()
+    session.echo(f" RE_PHASE of the model kicked by up to {r:g} A: R-work {rw:.4f}  "
+                 f"R-free {_fmt(rf)} (the model itself is unchanged)")
 
 
 def _show_data(session):
@@ -156,8 +180,9 @@ command("refl", help="reflection settings, RE_PHASE, R-values",
                  Clause("show", help="print the reflection data summary"),
                  Clause("key", (Name("name"),), help="name a set of reflections"),
                  Sele(help="reflections (with KEY)"),
-                 Clause("kick", (Real("r"),), sub=(Clause("seed", (Int("s"),)),),
-                        help="kick the model before computing Fcalc")),
+                 Clause("kick", (Real("r"),), sub=(Clause("seed", (Int("s"),),
+                                                          help="random seed"),),
+                        help="RE_PHASE from a copy of the model kicked by up to r A")),
         needs=(("shel", "reso", "phase", "r_value", "solv_flat", "aniso", "weights", "show",
                 "key", "kick"),),
         action=_refl, examples=("refl shel 15", "refl phase", "refl r-value",
@@ -187,16 +212,30 @@ def _fourier(session, args):
             raise ScienceError("no structure factors to transform: FOURIER MAP m FORWARD "
                                "first")
         coef = np.where(keep, session.map_coefficients, 0)
+        kind = next((k for k in ("fobs", "fofc") if k in args), None)
+        if kind is not None:            # Fobs (or Fobs - k|F|) with the phases of F
+            from mainpy.xtal.denscomb import combined_coefficients
+            coef = np.where(keep, combined_coefficients(refl, coef, kind), 0)
         grid = coefficients_to_map(refl.hkl, coef, refl.cell, refl.spacegroup,
                                    shape=grid_shape_for(session))
         put_map(session, n, grid)
-        session.echo(f" {int(keep.sum())} structure factors -> map {n}")
+        what = {"fobs": "Fobs amplitudes with their phases", "fofc":
+                "Fobs - k|F| with their phases"}.get(kind, "structure factors")
+        session.echo(f" {int(keep.sum())} {what} -> map {n}")
 
 
 command("fourier", help="Fourier-transform map n to structure factors or back",
         clauses=(Clause("map", (Int("n"),), help="the map"),
                  Clause("forward", help="map -> structure factors"),
                  Clause("backward", help="structure factors -> map"),
+                 Clause("fobs", help="BACKWARD with Fobs amplitudes and the phases of the "
+                                     "structure factors (density combination's MAP_FO)"),
+                 Clause("fofc", help="BACKWARD with Fobs - k|F| and the phases of F (the "
+                                     "difference map MAP_FOFC)"),
                  Clause("reso", (Real("lo"), Real("hi")), help="resolution limits in A")),
-        needs=(("map",), ("forward", "backward")), exclusive=(("forward", "backward"),),
-        action=_fourier)
+        needs=(("map",), ("forward", "backward")),
+        exclusive=(("forward", "backward"), ("forward", "fobs"), ("forward", "fofc"),
+                   ("fobs", "fofc")),
+        action=_fourier,
+        examples=("fourier map MAP_WORK forward", "fourier map MAP_FO backward fobs",
+                  "fourier map MAP_FOFC backward fofc"))

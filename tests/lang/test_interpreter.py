@@ -103,7 +103,7 @@ def test_missing_macro_names_the_search_path(tmp_path, monkeypatch):
 def test_pending_command_changes_nothing():
     s = session()
     before = s.fingerprint()
-    e = run_error(s, "make map 1 kick")
+    e = run_error(s, "refl key x")
     assert "not built yet" in e.message
     assert s.fingerprint() == before
 

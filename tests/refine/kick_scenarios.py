@@ -1,0 +1,229 @@
+"""Scenarios on real data for MAIN's kicking methods and density combination (issue 7).
+
+Shared by tests/refine/test_kick_science.py and bench/bench_kick.py. Each function
+takes `data(relpath) -> path` and the monomer library folder, runs through the command
+language, and returns the numbers the test asserts and the bench prints. Seeds fixed.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from mainpy.session import Session
+
+
+def _session(data, monlib, code="1aba", ext="pdb"):
+    s = Session(out=io.StringIO())
+    s.run(f"read coor file {data(f'xtal/{code}/{code}.{ext}')}")
+    s.run(f"read refl file {data(f'xtal/{code}/{code}.mtz')}")
+    s.run(f"read mono {monlib}")
+    return s
+
+
+def protein(atoms):
+    return ~atoms.het & (atoms.resname != "HOH")
+
+
+def rms_to(atoms, ref_xyz, mask):
+    return float(np.sqrt(((atoms.xyz[mask] - ref_xyz[mask]) ** 2).sum(axis=1).mean()))
+
+
+# ---------------------------------------------------------------------------- 1. kicks
+
+def shaken_1aba(data, monlib, shake_seed=1, rms=0.8):
+    """1aba shaken by `rms` A (Gaussian, per atom), with the data weight of a short
+    refinement of the deposited model (so both protocols start from the same weight)."""
+    s = _session(data, monlib)
+    ref = s.atoms.xyz.copy()
+    deposited = s.atoms
+    s.run("define bond angle dihe impr by topo; refl phase; ener xray on target ml")
+    s.run("refine position step 20 phase steps 10 adjust bond 0.01")
+    d = np.random.default_rng(shake_seed).normal(size=ref.shape) * rms / np.sqrt(3)
+    s.model.atoms = deposited.replace(xyz=ref + d)
+    s.run("refl phase")
+    return s, ref
+
+
+def convergence(data, monlib, shake_seed=1, steps=200, round_steps=20, amplitude=0.2):
+    """Plain minimization against the kick protocol, the same number of steps (gradient
+    evaluations) and re-phasings, from the same shaken model and weight."""
+    out = {}
+    for name, extra in (("plain", ""), ("kick", f"phase kick = {amplitude:g} seed 7")):
+        s, ref = shaken_1aba(data, monlib, shake_seed)
+        m = protein(s.atoms)
+        out["start"] = {"rms": rms_to(s.atoms, ref, m), "r_free": s.variables["R_FREE"]}
+        s.run(f"refine position step {steps} phase steps {round_steps} {extra} "
+              "adjust bond 0.01")
+        out[name] = {"rms": rms_to(s.atoms, ref, m), "r_work": s.variables["R_WORK"],
+                     "r_free": s.variables["R_FREE"]}
+    return out
+
+
+# ---------------------------------------------------------------------------- 2. kick maps
+
+def kick_map_omit(data, resseq=22, amplitude=0.5, count=10, reso=None):
+    """A side chain of 1aba omitted (occupancy 0 beyond CB): correlation of the plain
+    2mFo-DFc map and of the averaged kick map with the deposited model's map within
+    1.5 A of the omitted atoms."""
+    from mainpy.xtal.maps import atom_mask, map_correlation
+    s = Session(out=io.StringIO())
+    s.run(f"read coor file {data('xtal/1aba/1aba.pdb')}")
+    s.run(f"read refl file {data('xtal/1aba/1aba.mtz')}")
+    if reso:
+        s.run(f"refl reso 40 {reso}")
+    full = s.atoms
+    s.run("refl phase; make map 9 fcalc")             # the deposited model's map
+    a = full
+    omit = (a.resseq == resseq) & ~a.het & ~np.isin(a.name, ["N", "CA", "C", "O", "CB"])
+    occ = full.occ.copy()
+    occ[omit] = 0.0
+    s.model.atoms = full.replace(occ=occ)
+    s.run(f"refl phase; make map 5 2mfodfc; make map 8 kick = {amplitude:g} count {count} "
+          "seed 1")
+    mask = atom_mask(s.maps[9], full.xyz[omit], 1.5)
+    return {"residue": f"{a.resname[omit][0]} {resseq}", "atoms": int(omit.sum()),
+            "cc_2mfodfc": map_correlation(s.maps[5], s.maps[9], mask),
+            "cc_kick": map_correlation(s.maps[8], s.maps[9], mask)}
+
+
+# ---------------------------------------------------------------------------- 3. free kick
+
+def free_kick_1d7m(data, monlib, target="kick", steps=60):
+    """1d7m refined (coordinates, then coordinates and B) with the given X-ray target."""
+    s = _session(data, monlib, "1d7m")
+    s.run(f"define bond angle dihe impr by topo; refl phase; ener xray on target {target}")
+    start = dict(s.variables)
+    s.run(f"refine position step {steps} phase steps 20 adjust bond 0.01")
+    s.run(f"refine position b-values step {steps} phase steps 20 adjust bond 0.01")
+    return {"start_r_free": start["R_FREE"], "r_work": s.variables["R_WORK"],
+            "r_free": s.variables["R_FREE"]}
+
+
+# ---------------------------------------------------------------------------- 4. dens comb
+
+#: LANGUAGE.md section 7 up to its RETURN (the density-combination setup, as written)
+SECTION_7_SETUP = """\
+<DEF_ALL
+define impr by topo init
+set charge sele resi name ARG LYS ASP GLU .a .not -
+atom name C N CA O end   0.0
+set weigh sele atom name H* end 0.0
+set temp sele all end = 28.0
+make map MAP_FO zero
+make map MAP_FO set -1 1 9999.
+make map MAP_FO from MAP_ORIG copy
+refl shel 15
+set vari DENS_SCAL = 800.
+set vari MIN_STEP = 120
+set vari RE_PHASE = 15
+set vari RAD_SOLV = 4.5
+set vari RAD_COMB = 2.8
+set vari WEIGHT_FC = 1.1
+key model_part select segm name DM_* end
+key model_mask select segm name D* end
+ener dens map MAP_FO dens scal DENS_SCAL
+set vari DONE = 0
+minimize sele work_set end step MIN_STEP writ 1 \\
+phase steps RE_PHASE gain 90000 \\
+phase macro dens_comb.cmds
+return
+"""
+
+
+def partial_1aba(data, monlib, folder):
+    """Files for partial-model refinement of 1aba, in ``folder``:
+
+    partial.pdb  1aba without waters and ligand, 25 of 87 residues removed (stretches of
+                 5 every 17), segment DM_A, shaken 0.4 A and regularized (geometry only);
+    orig.ccp4    the "experimental" map: Fobs with the phases of the full model shaken
+                 by 0.8 A (with its bulk solvent), on the data's grid.
+    Returns (removed atoms' deposited coordinates, the deposited model's Fcalc map).
+    """
+    import gemmi
+
+    from mainpy.xtal.fmodel import Fmodel
+    from mainpy.xtal.maps import coefficients_to_map, grid_shape, write_map
+    folder = Path(folder)
+    st = gemmi.read_structure(str(data("xtal/1aba/1aba.pdb")))
+    st.setup_entities()
+    st.remove_ligands_and_waters()
+    st.remove_hydrogens()
+    ch = st[0][0]
+    remove = set()
+    for first in range(3, len(ch), 17):
+        remove.update(range(first, min(first + 5, len(ch))))
+    removed = []
+    for i in sorted(remove, reverse=True):
+        removed += [a.pos.tolist() for a in ch[i]]
+        del ch[i]
+    rng = np.random.default_rng(3)
+    for r in ch:
+        r.segment = "DM_A"
+        for a in r:
+            a.pos = gemmi.Position(*(np.array(a.pos.tolist())
+                                     + rng.normal(size=3) * 0.4 / np.sqrt(3)))
+    st.write_pdb(str(folder / "partial_raw.pdb"))
+    g = Session(out=io.StringIO())
+    g.run(f"read coor file {folder / 'partial_raw.pdb'}; read mono {monlib}; "
+          f"define bond angle dihe impr by topo; minimize step 100; "
+          f"write coor file {folder / 'partial.pdb'}")
+    s = Session(out=io.StringIO())
+    s.run(f"read coor file {data('xtal/1aba/1aba.pdb')}; "
+          f"read refl file {data('xtal/1aba/1aba.mtz')}")
+    full, refl = s.atoms, s.reflections
+    shaken = full.replace(xyz=full.xyz + np.random.default_rng(5).normal(
+        size=full.xyz.shape) * 0.8 / np.sqrt(3))
+    f = Fmodel(refl, shaken).f_model
+    coef = np.where(refl.observed, np.nan_to_num(refl.fobs) * f / np.abs(f), 0)
+    shape = grid_shape(refl.cell, refl.spacegroup, refl.d_min, 3.0)
+    write_map(folder / "orig.ccp4", coefficients_to_map(refl.hkl, coef, refl.cell,
+                                                        refl.spacegroup, shape=shape))
+    ref_map = coefficients_to_map(refl.hkl, Fmodel(refl, full).f_model, refl.cell,
+                                  refl.spacegroup, shape=shape)
+    return np.array(removed), ref_map
+
+
+def dens_comb(data, monlib, folder, mode="section7"):
+    """Refine the partial model: ``section7`` runs LANGUAGE.md section 7 as written
+    (density combination every RE_PHASE steps); ``dens`` refines against the
+    experimental map alone (same steps, no combination); ``xray`` with the ML target.
+    Returns R-values and map correlations with the deposited model's map in the
+    missing region (1.5 A around the removed atoms)."""
+    from mainpy.xtal.maps import atom_mask, map_correlation, read_map
+    folder = Path(folder)
+    removed, ref_map = _partial_reference(data, monlib, folder)
+    mask = atom_mask(ref_map, removed, 1.5)
+    s = Session(out=io.StringIO())
+    s.run(f"read coor file {folder / 'partial.pdb'}; read refl file "
+          f"{data('xtal/1aba/1aba.mtz')}; read mono {monlib}; "
+          f"read map 1 file {folder / 'orig.ccp4'}")
+    out = {"cc_orig": map_correlation(read_map(folder / "orig.ccp4"), ref_map, mask)}
+    if mode == "section7":
+        s.run(SECTION_7_SETUP, "section7")
+        out["cc_map_fo"] = map_correlation(s.maps[2], ref_map, mask)
+    else:
+        s.run("<DEF_ALL\ndefine impr by topo init\nset temp sele all end = 28.0")
+        if mode == "dens":
+            s.run("ener dens map MAP_ORIG scal 800.\n"
+                  "minimize sele work_set end step 120 phase steps 15")
+        else:
+            s.run("refl phase\nener xray on target ml\n"
+                  "minimize sele work_set end step 120 phase steps 15")
+    s.run("refl phase; make map 9 2mfodfc")
+    out.update({"r_work": s.variables["R_WORK"], "r_free": s.variables["R_FREE"],
+                "cc_2mfodfc": map_correlation(s.maps[9], ref_map, mask),
+                "log": s.out.getvalue()})
+    return out
+
+
+_REFERENCE = {}
+
+
+def _partial_reference(data, monlib, folder):
+    key = str(folder)
+    if key not in _REFERENCE:
+        _REFERENCE[key] = partial_1aba(data, monlib, folder)
+    return _REFERENCE[key]
