@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mainpy.session import Session
+from tests.lang.test_check import SECTION_7
 
 
 def _session(data, monlib, code="1aba", ext="pdb"):
@@ -105,32 +106,7 @@ def free_kick_1d7m(data, monlib, target="kick", steps=60):
 # ---------------------------------------------------------------------------- 4. dens comb
 
 #: LANGUAGE.md section 7 up to its RETURN (the density-combination setup, as written)
-SECTION_7_SETUP = """\
-<DEF_ALL
-define impr by topo init
-set charge sele resi name ARG LYS ASP GLU .a .not -
-atom name C N CA O end   0.0
-set weigh sele atom name H* end 0.0
-set temp sele all end = 28.0
-make map MAP_FO zero
-make map MAP_FO set -1 1 9999.
-make map MAP_FO from MAP_ORIG copy
-refl shel 15
-set vari DENS_SCAL = 800.
-set vari MIN_STEP = 120
-set vari RE_PHASE = 15
-set vari RAD_SOLV = 4.5
-set vari RAD_COMB = 2.8
-set vari WEIGHT_FC = 1.1
-key model_part select segm name DM_* end
-key model_mask select segm name D* end
-ener dens map MAP_FO dens scal DENS_SCAL
-set vari DONE = 0
-minimize sele work_set end step MIN_STEP writ 1 \\
-phase steps RE_PHASE gain 90000 \\
-phase macro dens_comb.cmds
-return
-"""
+SECTION_7_SETUP = SECTION_7[:SECTION_7.index("return\n") + len("return\n")]
 
 
 def partial_1aba(data, monlib, folder):
