@@ -56,6 +56,7 @@ def build_objective(session):
                            "topo` (or switch them off with `ener all off` and the data "
                            "term on, to refine against data alone)")
     if session.energy is not None and restraints_on:
+        session.energy.restart()     # contacts from this run's start: reproducible runs
         parts.append(Part("restraints", 1.0, RestraintTarget(apply_terms(session,
                                                                           session.energy))))
     for name, scale, target in data_targets(session):

