@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import least_squares
 
+from mainpy.model.build import place  # NeRF placement, shared with the model builder
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "mainpy" / "restraints" / "dictionary"
 
@@ -418,19 +420,6 @@ def assemble(code: str) -> dict:
 # ---------------------------------------------------------------------------
 # Geometry: NeRF placement and least-squares idealisation.
 # ---------------------------------------------------------------------------
-
-
-def place(a, b, c, bond, angle, torsion):
-    """Position of d with |cd| = bond, angle(b,c,d) = angle, dihedral(a,b,c,d) = torsion."""
-    ang, tor = math.radians(angle), math.radians(torsion)
-    bc = c - b
-    bc /= np.linalg.norm(bc)
-    n = np.cross(b - a, bc)
-    n /= np.linalg.norm(n)
-    m = np.cross(n, bc)
-    d2 = np.array([-bond * math.cos(ang), bond * math.sin(ang) * math.cos(tor),
-                   bond * math.sin(ang) * math.sin(tor)])
-    return c + d2[0] * bc + d2[1] * m + d2[2] * n
 
 
 def angle_deg(p1, p2, p3):
