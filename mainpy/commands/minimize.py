@@ -26,9 +26,9 @@ def data_targets(session):
     out = []
     e = session.ener
     if e["xray"]["on"]:
-        from mainpy.commands.refl import new_fmodel
+        from mainpy.commands.refl import run_fmodel
         from mainpy.targets.xray import xray_target
-        fm = new_fmodel(session)       # the run's own: re-phased in place as it goes
+        fm = run_fmodel(session)       # the run's own: re-phased in place as it goes
         kind = e["xray"]["target"]
         if kind == "kick":             # ML with free-kick sigmaA (work set only)
             from mainpy.targets.kick import FreeKickMlTarget

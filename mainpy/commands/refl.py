@@ -58,6 +58,24 @@ def rephase(session):
     return fm
 
 
+def run_fmodel(session):
+    """An Fmodel of the current model for a minimization to re-phase in place: a shallow
+    copy of the last RE_PHASE's when data, model and settings are the same (updated
+    warm if the atoms moved since), else a new one."""
+    import copy
+
+    from mainpy.xtal.fmodel import atoms_key
+    old = session.fmodel
+    if old is None or getattr(old, "session_key", None) != _fmodel_key(session):
+        fm = new_fmodel(session)
+        fm.session_key = _fmodel_key(session)
+        return fm
+    fm = copy.copy(old)
+    if getattr(old, "atoms_key", None) != atoms_key(session.atoms):
+        fm.update(session.atoms)
+    return fm
+
+
 def need_fmodel(session):
     """The Fmodel of the last RE_PHASE (made now if there is none yet)."""
     if session.fmodel is None:

@@ -87,7 +87,8 @@ def _box(f, r, fnorm, n):
 def _one_atom(grid, orth, fnorm, fx, beff, a, b, cut, mode, occ, out):
     """Work on one atom. mode 0: add occ*rho~ to the grid (spreading).
     mode 1: out[0] = sum M rho~ ; mode 2: also out[1:4] = sum M drho/dx_atom (Cartesian),
-    out[4] = sum M drho/dB. Sums are over grid points (no volume element)."""
+    out[4] = sum M drho/dB; mode 3: as mode 2 without the B derivative (out[4] = 0).
+    Sums are over grid points (no volume element)."""
     n0, n1, n2 = grid.shape
     amp = np.empty(5)
     alpha = np.empty(5)
@@ -210,8 +211,11 @@ def _one_atom(grid, orth, fnorm, fx, beff, a, b, cut, mode, occ, out):
                         gx += t * rx
                         gy += t * ry
                         gz += t * rz
-                        gb += mv * ((c10 * e0 + c11 * e1 + c12 * e2 + c13 * e3 + c14 * e4) * u
-                                    + c00 * e0 + c01 * e1 + c02 * e2 + c03 * e3 + c04 * e4)
+                        if mode == 2:
+                            gb += mv * ((c10 * e0 + c11 * e1 + c12 * e2 + c13 * e3
+                                         + c14 * e4) * u
+                                        + c00 * e0 + c01 * e1 + c02 * e2 + c03 * e3
+                                        + c04 * e4)
                     e0 *= q0
                     e1 *= q1
                     e2 *= q2
@@ -363,9 +367,10 @@ def _one_atom_orth(grid, orth, fx, beff, a, b, cut, mode, occ, out):
                         tline += du
                         rz = rzs[z]
                         gz += du * rz
-                        u = uxy + rz * rz
-                        gb += mv * ((p0 * z0 + p1 * z1 + p2 * z2 + p3 * z3 + p4 * z4) * u
-                                    + m0 * z0 + m1 * z1 + m2 * z2 + m3 * z3 + m4 * z4)
+                        if mode == 2:
+                            u = uxy + rz * rz
+                            gb += mv * ((p0 * z0 + p1 * z1 + p2 * z2 + p3 * z3 + p4 * z4) * u
+                                        + m0 * z0 + m1 * z1 + m2 * z2 + m3 * z3 + m4 * z4)
                     l += seg
                 gx += tline * rx
                 gy += tline * ry
@@ -392,11 +397,13 @@ def _atom(grid, orth, fnorm, fx, beff, a, b, cut, mode, occ, out, is_orth):
 
 
 @njit(cache=True, parallel=True)
-def overlap_atoms(grid, orth, fnorm, frac, beff, eidx, acoef, bcoef, cut, grad, general=False):
-    """Per atom (occupancy 1): [sum_g M rho~, d/dx, d/dy, d/dz, d/dB] (no volume element)."""
+def overlap_atoms(grid, orth, fnorm, frac, beff, eidx, acoef, bcoef, cut, grad, general=False,
+                  b_grad=True):
+    """Per atom (occupancy 1): [sum_g M rho~, d/dx, d/dy, d/dz, d/dB] (no volume element;
+    d/dB is 0 unless b_grad)."""
     n = frac.shape[0]
     out = np.zeros((n, 5))
-    mode = 2 if grad else 1
+    mode = (2 if b_grad else 3) if grad else 1
     orth_cell = _is_orth(orth) and not general
     for j in prange(n):
         _atom(grid, orth, fnorm, frac[j], beff[j], acoef[eidx[j]], bcoef[eidx[j]],
@@ -417,79 +424,67 @@ def spread_atoms(grid, orth, fnorm, frac, beff, occ, eidx, acoef, bcoef, cut, ge
 
 
 @njit(cache=True, parallel=True)
-def spread_atoms_parallel(grids, orth, fnorm, frac, beff, occ, eidx, acoef, bcoef, cut,
+def spread_atoms_parallel(out, priv, orth, fnorm, frac, beff, occ, eidx, acoef, bcoef, cut,
                           general=False):
-    """Like spread_atoms, atoms split over grids.shape[0] private grids (summed by the
-    caller)."""
-    nt = grids.shape[0]
+    """out = sum_j occ_j rho~_j with the atoms split over priv.shape[0] + 1 threads: the
+    first spreads into ``out``, the others into their own grids ``priv[t - 1]``, which are
+    then added (zeroing and adding in parallel over planes; the order is fixed)."""
+    nt = priv.shape[0] + 1
     n = frac.shape[0]
+    n0 = out.shape[0]
     dummy = np.zeros(5)
     orth_cell = _is_orth(orth) and not general
+    for p in prange(n0):
+        out[p] = 0.0
+        for t in range(nt - 1):
+            priv[t, p] = 0.0
     for t in prange(nt):
         a0 = (n * t) // nt
         a1 = (n * (t + 1)) // nt
-        g = grids[t]
+        g = out if t == 0 else priv[t - 1]
         for j in range(a0, a1):
             if occ[j] == 0.0:
                 continue
             _atom(g, orth, fnorm, frac[j], beff[j], acoef[eidx[j]], bcoef[eidx[j]],
                   cut, 0, occ[j], dummy, orth_cell)
+    for p in prange(n0):
+        for t in range(nt - 1):
+            out[p] += priv[t, p]
 
 
-@njit(cache=True)
-def gather_fcalc(half, hkl, rot, tran, n, unblur, scale, out):
-    """Fcalc(h) = unblur_h * scale * sum_ops F_P1(h R) exp(2 pi i h.t), where
-    F_P1(k) = conj(half[k]) (numpy rfftn convention: half = sum rho exp(-2 pi i k x)).
-    rot: (nops, 3, 3) integer, tran: (nops, 3) fractional."""
-    nops = rot.shape[0]
-    n0, n1 = n[0], n[1]
-    for i in range(hkl.shape[0]):
-        h0 = hkl[i, 0]
-        h1 = hkl[i, 1]
-        h2 = hkl[i, 2]
+@njit(cache=True, parallel=True)
+def gather_fcalc(flat, ipos, ineg, shift, factor, out):
+    """Fcalc(h) = factor_h sum_ops F_P1(h R) exp(2 pi i h.t) from the half transform
+    ``flat`` (numpy's sign, so F_P1(k) = conj(half[k]) for k2 >= 0 and half[-k] else):
+    ipos[i, o] is the flat index of k = h R when k2 >= 0 (else -1), ineg[i, o] that of
+    -k when k2 <= 0 (else -1); shift[i, o] = exp(2 pi i h.t)."""
+    nref, nops = ipos.shape
+    for i in prange(nref):
         acc = 0.0 + 0.0j
         for o in range(nops):
-            k0 = h0 * rot[o, 0, 0] + h1 * rot[o, 1, 0] + h2 * rot[o, 2, 0]
-            k1 = h0 * rot[o, 0, 1] + h1 * rot[o, 1, 1] + h2 * rot[o, 2, 1]
-            k2 = h0 * rot[o, 0, 2] + h1 * rot[o, 1, 2] + h2 * rot[o, 2, 2]
-            ph = 2.0 * math.pi * (h0 * tran[o, 0] + h1 * tran[o, 1] + h2 * tran[o, 2])
-            sh = complex(math.cos(ph), math.sin(ph))
-            if k2 >= 0:
-                v = half[k0 % n0, k1 % n1, k2]
-                acc += v.conjugate() * sh
+            if ipos[i, o] >= 0:
+                acc += flat[ipos[i, o]].conjugate() * shift[i, o]
             else:
-                v = half[(-k0) % n0, (-k1) % n1, -k2]
-                acc += v * sh
-        out[i] = acc * unblur[i] * scale
+                acc += flat[ineg[i, o]] * shift[i, o]
+        out[i] = acc * factor[i]
 
 
 @njit(cache=True)
-def scatter_gradient(half, hkl, rot, tran, n, g, unblur):
-    """The half-grid coefficients C whose real map M(x) = sum_k C(k) exp(-2 pi i k x)
-    (taken Hermitian) equals Re sum_h sum_ops W exp(-2 pi i (hR).x),
-    W = g_h unblur_h exp(-2 pi i h.t). Adds into ``half`` (zeroed by the caller)."""
-    nops = rot.shape[0]
-    n0, n1 = n[0], n[1]
-    for i in range(hkl.shape[0]):
-        gi = g[i] * unblur[i]
+def scatter_gradient(flat, ipos, ineg, shift, g):
+    """Add to the half transform ``flat`` the coefficients whose real map (taken
+    Hermitian) is Re sum_h sum_ops g_h exp(-2 pi i h.t) exp(-2 pi i (hR).x); indices as
+    in `gather_fcalc`. Serial: symmetry mates of different h meet at one k."""
+    nref, nops = ipos.shape
+    for i in range(nref):
+        gi = g[i]
         if gi == 0:
             continue
-        h0 = hkl[i, 0]
-        h1 = hkl[i, 1]
-        h2 = hkl[i, 2]
         for o in range(nops):
-            k0 = h0 * rot[o, 0, 0] + h1 * rot[o, 1, 0] + h2 * rot[o, 2, 0]
-            k1 = h0 * rot[o, 0, 1] + h1 * rot[o, 1, 1] + h2 * rot[o, 2, 1]
-            k2 = h0 * rot[o, 0, 2] + h1 * rot[o, 1, 2] + h2 * rot[o, 2, 2]
-            ph = 2.0 * math.pi * (h0 * tran[o, 0] + h1 * tran[o, 1] + h2 * tran[o, 2])
-            w = 0.5 * gi * complex(math.cos(ph), -math.sin(ph))
-            if k2 > 0:
-                half[k0 % n0, k1 % n1, k2] += w
-            elif k2 < 0:
-                half[(-k0) % n0, (-k1) % n1, -k2] += w.conjugate()
-            else:
-                half[k0 % n0, k1 % n1, 0] += w
-                half[(-k0) % n0, (-k1) % n1, 0] += w.conjugate()
+            w = 0.5 * gi * shift[i, o].conjugate()
+            if ipos[i, o] >= 0:
+                flat[ipos[i, o]] += w
+            if ineg[i, o] >= 0:
+                flat[ineg[i, o]] += w.conjugate()
 
 
 # ----------------------------------------------------------------------------- likelihood

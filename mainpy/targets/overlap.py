@@ -89,14 +89,16 @@ class AtomKernel:
         self.orth, self.frac, self.fnorm = cell_matrices(cell)
         self.cutoff = float(cutoff)
         self.general = general   # True: never use the orthogonal-cell fast path
+        self._private = {}       # per-thread spreading grids by (shape, threads)
 
     def fractional(self, xyz: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(np.asarray(xyz, float) @ self.frac.T)
 
     def overlap(self, grid: np.ndarray, xyz, b, occ, blur: float = 0.0, grad: bool = True,
-                index: np.ndarray | None = None) -> Overlap:
+                index: np.ndarray | None = None, b_grad: bool = True) -> Overlap:
         """Overlap of the atoms (or those at ``index``) with the map values ``grid``
-        (an (n0, n1, n2) array over the unit cell)."""
+        (an (n0, n1, n2) array over the unit cell); ``b_grad=False`` skips dO/dB (db is
+        then zero), a third of the work when only positions are refined."""
         grid = np.asarray(grid)
         if grid.dtype not in (np.float32, np.float64):
             grid = grid.astype(np.float64)
@@ -111,7 +113,7 @@ class AtomKernel:
             raise ValueError("B + blur must be positive for every atom")
         out = _k().overlap_atoms(grid, self.orth, self.fnorm, self.fractional(xyz),
                                  np.ascontiguousarray(beff), eidx, self.acoef, self.bcoef,
-                                 self.cutoff, grad, self.general)
+                                 self.cutoff, grad, self.general, b_grad)
         dv = self.cell.volume / grid.size
         unit = out[:, 0] * dv
         if not grad:
@@ -130,13 +132,15 @@ class AtomKernel:
             import numba
             threads = numba.get_num_threads()
         if threads > 1 and len(occ) > 4 * threads:
-            grids = np.zeros((threads,) + tuple(shape))
-            k.spread_atoms_parallel(grids, self.orth, self.fnorm, frac, beff, occ, self.eidx,
-                                    self.acoef, self.bcoef, self.cutoff, self.general)
-            if out is None:
-                return grids.sum(axis=0)
-            np.sum(grids, axis=0, out=out)
-            return out
+            shape = tuple(int(x) for x in shape)
+            priv = self._private.get((shape, threads))
+            if priv is None:       # per-thread grids, kept for the next call
+                priv = self._private[(shape, threads)] = np.empty((threads - 1,) + shape)
+            grid = np.empty(shape) if out is None else out
+            k.spread_atoms_parallel(grid, priv, self.orth, self.fnorm, frac, beff, occ,
+                                    self.eidx, self.acoef, self.bcoef, self.cutoff,
+                                    self.general)
+            return grid
         grid = np.zeros(tuple(shape)) if out is None else out
         if out is not None:
             grid.fill(0.0)

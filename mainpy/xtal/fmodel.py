@@ -37,6 +37,15 @@ def check_compatible(cell: gemmi.UnitCell, spacegroup: gemmi.SpaceGroup, refl,
             "files")
 
 
+def atoms_key(atoms, select=None) -> int:
+    """A fingerprint of what Fcalc depends on (coordinates, B, occupancy, elements,
+    selection), to tell whether an Fmodel is still that of the atoms."""
+    parts = [np.ascontiguousarray(a).tobytes() for a in (atoms.xyz, atoms.b, atoms.occ)]
+    parts.append(np.asarray(atoms.element).astype(str).tobytes())
+    parts.append(b"" if select is None else np.asarray(select, bool).tobytes())
+    return hash(b"|".join(parts))
+
+
 class Fmodel:
     """Fcalc, Fmask and scales of one model against one `Reflections`.
 
@@ -79,6 +88,7 @@ class Fmodel:
         ``warm`` starts the scale fit from the current scales (skipping the coarse
         search) when there are any; ``warm=False`` fits from scratch."""
         self.fcalc = self.calc(atoms, select)
+        self.atoms_key = atoms_key(atoms, select)
         if mask and self.bulk_solvent:
             self.mask_array = self.masker.grid(atoms, select)
             self._mask_grid = None

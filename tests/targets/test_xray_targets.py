@@ -21,11 +21,12 @@ def _report(name, errs):
           + ", ".join(f"{p}: {e:.2e} ({s:.3g})" for p, (e, s) in errs.items()))
 
 
-def test_fcalc_engine_matches_gemmi_and_direct(case, fmodel):
+@pytest.mark.parametrize("name", ["1aba", "1d7m", "1l2h"])   # P212121, C2221, P43
+def test_fcalc_engine_matches_gemmi_and_direct(case, fmodel, name):
     from mainpy.targets.fft import FftStructureFactors
     from mainpy.xtal.fcalc import fcalc_direct
-    st, atoms, refl = case("1aba")
-    fm = fmodel("1aba")
+    st, atoms, refl = case(name)
+    fm = fmodel(name)
     eng = FftStructureFactors(refl.cell, refl.spacegroup, refl.hkl, atoms.element)
     fc = eng.fcalc(atoms)
     fg = fm.calc(atoms)
@@ -33,7 +34,7 @@ def test_fcalc_engine_matches_gemmi_and_direct(case, fmodel):
     idx = np.random.default_rng(3).choice(len(refl.hkl), 300, replace=False)
     fd = fcalc_direct(atoms, refl.hkl[idx], cell=refl.cell, spacegroup=refl.spacegroup)
     r_direct = np.abs(fc[idx] - fd).sum() / np.abs(fd).sum()
-    print(f"\nFFT Fcalc vs gemmi FFT: R {r_gemmi:.2e}; vs direct summation (complex): "
+    print(f"\n{name} FFT Fcalc vs gemmi FFT: R {r_gemmi:.2e}; vs direct summation (complex): "
           f"{r_direct:.2e}")
     assert r_gemmi < 2e-4
     assert r_direct < 2e-4
