@@ -38,9 +38,10 @@ def check_compatible(cell: gemmi.UnitCell, spacegroup: gemmi.SpaceGroup, refl,
 
 
 def atoms_key(atoms, select=None) -> int:
-    """A fingerprint of what Fcalc depends on (coordinates, B, occupancy, elements,
-    selection), to tell whether an Fmodel is still that of the atoms."""
-    parts = [np.ascontiguousarray(a).tobytes() for a in (atoms.xyz, atoms.b, atoms.occ)]
+    """A fingerprint of what Fcalc depends on (coordinates, B, anisotropic U, occupancy,
+    elements, selection), to tell whether an Fmodel is still that of the atoms."""
+    parts = [np.ascontiguousarray(a).tobytes()
+             for a in (atoms.xyz, atoms.b, atoms.aniso, atoms.occ)]
     parts.append(np.asarray(atoms.element).astype(str).tobytes())
     parts.append(b"" if select is None else np.asarray(select, bool).tobytes())
     return hash(b"|".join(parts))

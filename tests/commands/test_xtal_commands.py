@@ -94,3 +94,22 @@ def test_intensities_are_converted(data):
     t.run(f"read refl file {data('xtal/1l2h/1l2h.mtz')}")
     assert t.reflections.french_wilson
     assert "French-Wilson" in t.out.getvalue()
+
+
+def test_a_run_starts_from_the_last_rephase(data):
+    from mainpy.commands.refl import run_fmodel
+    t = Session(out=io.StringIO())
+    t.run(f"read coor file {data('xtal/1aba/1aba.pdb')}")
+    t.run(f"read refl file {data('xtal/1aba/1aba.mtz')}")
+    t.run("refl phase")
+    last = t.fmodel
+    fc, r = last.fcalc.copy(), last.r_factors()
+    same = run_fmodel(t)                  # atoms unchanged: the same Fmodel, not refitted
+    assert same is not last and same.fcalc is last.fcalc and same.scales is last.scales
+    t.run("set coor kick = 0.3 seed 4")
+    moved = run_fmodel(t)                 # atoms moved: updated, the session's untouched
+    assert np.abs(moved.fcalc - fc).max() > 1.0
+    assert np.array_equal(t.fmodel.fcalc, fc) and t.fmodel.r_factors() == r
+    assert moved.r_factors()[0] > r[0] + 0.01
+    t.run("refl reso 20 2.0")             # other settings: a new Fmodel for them
+    assert run_fmodel(t).refl.d.min() >= 2.0 > last.refl.d.min()
