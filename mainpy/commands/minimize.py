@@ -16,6 +16,8 @@ from mainpy.lang.registry import Choice, Clause, File, Int, Real, Sele, command
 
 DEFAULT_STEPS = 50
 READJUST_EVERY = 100
+#: limits of one re-adjustment of the data weight (factor (r / rmsd)^2 clamped to these)
+MAX_DOWN, MAX_UP = 0.1, 2.0
 DEFAULT_BOND_RMSD = 0.02
 
 
@@ -112,7 +114,9 @@ class Weighting:
         rmsd = bond_rmsd(self.session, atoms)
         if rmsd is None or not self.data or rmsd <= 0:
             return ""
-        factor = min(2.0, max(0.5, (self.target / rmsd) ** 2))
+        # down fast (geometry first: a model far from the target, e.g. a shaken start whose
+        # gradient balance gave far too high a weight), up at most x2 per re-adjustment
+        factor = min(MAX_UP, max(MAX_DOWN, (self.target / rmsd) ** 2))
         self.w *= factor
         self.apply()
         return f"data weight x{factor:.2f} (bond rmsd {rmsd:.4f}, target {self.target:g})"

@@ -7,8 +7,8 @@ re-phasings: per reflection k = k_iso * k_aniso and K = k_mask * Fmask are read 
     Fm(h) = k_h (Fc(h) + K_h),      F = |Fm|.
 
 Fcalc is recomputed at every evaluation by `mainpy.targets.fft.FftStructureFactors`
-(gemmi's algorithm and blur, in float64 with numba; agrees with gemmi's Fcalc to
-R ~ 1e-4), and the gradients with respect to xyz, B and occupancy come from the FFT
+(gemmi's algorithm and blur, in float64 with numba, on a grid of rate REFINE_RATE;
+agrees with direct summation to R ~ 1e-4), and the gradients with respect to xyz, B and occupancy come from the FFT
 method: g_h = dT/dF_h * k_h * Fm_h / F_h is turned into a map by one FFT and the
 atom-map overlap kernel gives every atom's derivatives (no loops over reflections x atoms).
 
@@ -41,6 +41,12 @@ from mainpy.targets.fft import FftStructureFactors
 from mainpy.targets.overlap import DEFAULT_CUTOFF
 
 
+#: grid sampling (d_min / (2 rate)) of the refinement engine. RE_PHASE keeps gemmi's 1.5;
+#: between re-phasings 1.25 costs 15-25 % less per refinement (1aba, 1d7m, 1l2h) for a
+#: relative change of 1e-3 in the gradient and the same R-free to 0.0002.
+REFINE_RATE = 1.25
+
+
 def _log_cosh(x):
     x = np.abs(x)
     return x + np.log1p(np.exp(-2 * x)) - np.log(2.0)
@@ -63,7 +69,7 @@ class XrayTarget(Target):
                  workers: int | None = None):
         self.fmodel = fmodel
         self.refl = fmodel.refl
-        self.rate = rate if rate is not None else getattr(fmodel.calc, "rate", 1.5)
+        self.rate = REFINE_RATE if rate is None else rate
         self.d_min = getattr(fmodel.calc, "d_min", None)
         self.cutoff = cutoff
         self.workers = workers
