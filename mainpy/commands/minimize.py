@@ -27,6 +27,14 @@ def data_targets(session):
     """[(name, scale, Target)] for the data terms switched on with ENER."""
     out = []
     e = session.ener
+    if any(e[t]["on"] for t in ("xray", "dens", "diff")):
+        import numpy as np
+        an = (session.atoms.aniso != 0).any(axis=1)
+        if an.any():
+            raise MainpyError(
+                f"{int(an.sum())} atoms have anisotropic U (ANISOU records); the X-ray and "
+                "density targets refine isotropic B only: `set temp iso` makes them "
+                "isotropic (B = 8 pi^2 tr(U) / 3)")
     if e["xray"]["on"]:
         from mainpy.commands.refl import run_fmodel
         from mainpy.targets.xray import xray_target

@@ -35,6 +35,11 @@ def _set_column(column, label):
         import numpy as np
         atoms = session.atoms
         mask = _mask(session, args)
+        if "iso" in args:
+            if "value" in args:
+                raise MainpyError("SET TEMP ISO takes no value: B comes from each atom's U")
+            _make_isotropic(session, atoms, mask)
+            return
         if "kick" in args:
             from mainpy.model.kick import kick_values
             new = kick_values(atoms.b, mask, args["kick"], args.get("seed"),
@@ -58,6 +63,19 @@ def _set_column(column, label):
     return action
 
 
+def _make_isotropic(session, atoms, mask):
+    """SET TEMP ISO: anisotropic atoms become isotropic, B = 8 pi^2 tr(U) / 3."""
+    import numpy as np
+    aniso = mask & (atoms.aniso != 0).any(axis=1)
+    b = atoms.b.copy()
+    u = atoms.aniso.copy()
+    b[aniso] = 8 * np.pi ** 2 * u[aniso, :3].sum(axis=1) / 3
+    u[aniso] = 0.0
+    session.model.atoms = atoms.replace(b=b, aniso=u)
+    session.echo(f" {int(aniso.sum())} anisotropic atoms made isotropic "
+                 "(B = 8 pi^2 tr(U) / 3)")
+
+
 command("set", "coor", help="kick coordinates: random shifts of up to r A",
         clauses=(Clause("kick", (Real("r"),), help="largest shift in A"), _SEED, *_KINDS,
                  Sele()),
@@ -69,12 +87,16 @@ for _col, _word, _label in (("b", "temp", "B-value"), ("occ", "occu", "occupancy
     _help = f"set the {_label} of the selected atoms (all atoms without a selection)"
     if _word == "temp":
         _clauses = (Clause("kick", (Real("r"),), help="kick B-values by up to +/-r"), _SEED,
-                    *_KINDS, Sele())
-        _help += ", or kick them"
-    command("set", _word, help=_help, clauses=_clauses, exclusive=(DISTRIBUTIONS,),
+                    *_KINDS,
+                    Clause("iso", help="make anisotropic atoms isotropic: B = 8 pi^2 tr(U)/3"),
+                    Sele())
+        _help += ", kick them, or make anisotropic atoms isotropic (ISO)"
+    command("set", _word, help=_help, clauses=_clauses,
+            exclusive=(DISTRIBUTIONS, ("iso", "kick")),
             trail=(Real("value", optional=True, help="the new value"),),
             action=_set_column(_col, _label),
-            examples=(f"set {_word} sele all end = 1.0",))
+            examples=(f"set {_word} sele all end = 1.0",) + (
+                ("set temp iso",) if _word == "temp" else ()))
 
 
 def _set_vari(session, args):

@@ -100,3 +100,32 @@ def test_help(s):
     with pytest.raises(LangError) as e:
         s.run("help minimise")
     assert "MINIMIZE" in e.value.message
+
+
+def test_anisotropic_atoms_made_isotropic_before_refinement(s, data):
+    # ANISOU on the main-chain atoms of 1aba (U = B/8pi^2 stretched along x)
+    a = s.atoms
+    mc = np.isin(a.name, ["N", "CA", "C", "O"])
+    u = np.zeros((len(a), 6))
+    u_iso = a.b / (8 * np.pi ** 2)
+    u[mc] = np.stack([1.5 * u_iso, 0.75 * u_iso, 0.75 * u_iso, 0.1 * u_iso,
+                      0 * u_iso, 0 * u_iso], axis=1)[mc]
+    s.model.atoms = a.replace(aniso=u)
+    s.run(f"read refl file {data('xtal/1aba/1aba.mtz')}")
+    s.run(f"read mono {data('monomers')}")
+    s.run("define bond angle dihe impr by topo; ener xray on target ml")
+    before = s.fingerprint()
+    with pytest.raises(LangError, match=r"(?s)atoms have anisotropic U.*set temp iso"):
+        s.run("refine position step 2")
+    assert s.fingerprint() == before
+    s.run("set temp iso sele resi numb 1 : 10 end")     # only these
+    first = (s.atoms.resseq <= 10) & mc
+    assert (s.atoms.aniso[first] == 0).all()
+    assert (s.atoms.aniso[mc & ~first] != 0).any(axis=1).all()
+    s.run("set temp iso")
+    assert (s.atoms.aniso == 0).all()
+    # B = 8 pi^2 tr(U)/3: the stretched U above has trace 3 U_iso, so B is unchanged
+    assert np.allclose(s.atoms.b, a.b, atol=1e-4)
+    s.run("refine position step 2")
+    with pytest.raises(LangError, match="takes no value"):
+        s.run("set temp iso = 20")
