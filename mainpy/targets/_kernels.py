@@ -530,6 +530,24 @@ def _log_cosh(x):
 
 
 @njit(cache=True, parallel=True)
+def ml_terms(fo, D, v, cen, f, out_t, out_d):
+    """Per reflection: t = -log p(Fo | D F, v) and dt/dF (Rice; acentric or centric; see
+    mainpy.targets.xray.MlTarget)."""
+    for i in prange(fo.shape[0]):
+        x = 2.0 * fo[i] * D[i] * f[i] / v[i]
+        a2 = fo[i] * fo[i] + (D[i] * f[i]) ** 2
+        if cen[i]:
+            xc = 0.5 * x
+            out_t[i] = -0.5 * math.log(2.0 / (math.pi * v[i])) + a2 / (2.0 * v[i]) \
+                - _log_cosh(xc)
+            out_d[i] = D[i] * D[i] * f[i] / v[i] - (fo[i] * D[i] / v[i]) * math.tanh(xc)
+        else:
+            li0e, ratio = log_i0e_ratio(x)
+            out_t[i] = -math.log(2.0 * fo[i] / v[i]) + a2 / v[i] - li0e - x
+            out_d[i] = 2.0 * D[i] * D[i] * f[i] / v[i] - (2.0 * fo[i] * D[i] / v[i]) * ratio
+
+
+@njit(cache=True, parallel=True)
 def mli_terms(fp, logw, D, sig2, cen, f, out_t, out_d):
     """Per reflection: t = -log sum_n exp(logw_n + log p(F'_n | D f, sig2)) and dt/df
     (Rice p, acentric or centric; see mainpy.targets.xray)."""

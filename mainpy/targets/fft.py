@@ -67,6 +67,7 @@ class _Pruning:
         self.shape = (n0, n1, n2)
         self.m = (m0, m1, m2)
         self.box = (2 * m0 + 1, 2 * m1 + 1, m2 + 1)
+        self._buffers = {}
 
     def indices(self, hkl: np.ndarray, rot: np.ndarray, tran: np.ndarray):
         """(ipos, ineg, shift), each (n reflections, n ops), for the gather and scatter
@@ -91,27 +92,19 @@ class _Pruning:
         idx = np.r_[0:m + 1, n - m:n]
         return np.take(a, idx, axis=axis)
 
-    @staticmethod
-    def _pad(a, m, n, axis):
-        shape = list(a.shape)
-        shape[axis] = n
-        out = np.zeros(shape, a.dtype)
-        lo = [slice(None)] * a.ndim
-        hi = [slice(None)] * a.ndim
-        lo[axis] = slice(0, m + 1)
-        hi[axis] = slice(n - m, n)
-        src_hi = [slice(None)] * a.ndim
-        src_hi[axis] = slice(m + 1, 2 * m + 1)
-        out[tuple(lo)] = a[tuple(lo)]
-        if m:
-            out[tuple(hi)] = a[tuple(src_hi)]
-        return out
+    def _padded(self, name, shape):
+        """A zeroed complex buffer kept between calls: only the rows of the box are ever
+        written into it, so the rows between stay zero."""
+        buf = self._buffers.get(name)
+        if buf is None:
+            buf = self._buffers[name] = np.zeros(shape, np.complex128)
+        return buf
 
     def forward(self, rho: np.ndarray, workers: int) -> np.ndarray:
         """The box of rfftn(rho) (numpy's sign: sum rho exp(-2 pi i k x))."""
         m0, m1, m2 = self.m
         a = scipy.fft.rfft(rho, axis=2, workers=workers)[:, :, :m2 + 1]
-        a = scipy.fft.fft(a, axis=1, workers=workers, overwrite_x=True)
+        a = scipy.fft.fft(a, axis=1, workers=workers)   # (in place on this view is slower)
         a = self._crop(a, m1, 1)
         a = scipy.fft.fft(a, axis=0, workers=workers, overwrite_x=True)
         return self._crop(a, m0, 0)
@@ -119,12 +112,18 @@ class _Pruning:
     def inverse(self, box: np.ndarray, workers: int) -> np.ndarray:
         """irfftn of the half transform that is ``box`` inside and zero outside."""
         n0, n1, n2 = self.shape
-        m0, m1, _ = self.m
-        a = scipy.fft.ifft(self._pad(box, m0, n0, 0), axis=0, workers=workers,
-                           overwrite_x=True)
-        a = scipy.fft.ifft(self._pad(a, m1, n1, 1), axis=1, workers=workers,
-                           overwrite_x=True)
-        return scipy.fft.irfft(a, n=n2, axis=2, workers=workers)
+        m0, m1, m2 = self.m
+        p0 = self._padded("axis0", (n0,) + self.box[1:])
+        p0[:m0 + 1] = box[:m0 + 1]
+        p0[n0 - m0:] = box[m0 + 1:]
+        a = scipy.fft.ifft(p0, axis=0, workers=workers)
+        p1 = self._padded("axis1", (n0, n1, m2 + 1))
+        p1[:, :m1 + 1] = a[:, :m1 + 1]
+        p1[:, n1 - m1:] = a[:, m1 + 1:]
+        a = scipy.fft.ifft(p1, axis=1, workers=workers)
+        full = self._padded("axis2", (n0, n1, n2 // 2 + 1))
+        full[:, :, :m2 + 1] = a           # a zero-padded input keeps irfft threaded
+        return scipy.fft.irfft(full, n=n2, axis=2, workers=workers)
 
 
 class FftStructureFactors:

@@ -34,7 +34,6 @@ Sums run over the work set (observed, not free). Definitions (all with the scale
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import i0e, i1e
 
 from mainpy.targets.base import Result, Target
 from mainpy.targets.fft import FftStructureFactors
@@ -45,11 +44,6 @@ from mainpy.targets.overlap import DEFAULT_CUTOFF
 #: between re-phasings 1.25 costs 15-25 % less per refinement (1aba, 1d7m, 1l2h) for a
 #: relative change of 1e-3 in the gradient and the same R-free to 0.0002.
 REFINE_RATE = 1.25
-
-
-def _log_cosh(x):
-    x = np.abs(x)
-    return x + np.log1p(np.exp(-2 * x)) - np.log(2.0)
 
 
 def _safe_phase(fm, f):
@@ -182,15 +176,11 @@ class MlTarget(XrayTarget):
         self.cen = r.centric[s].astype(bool)
 
     def terms(self, f):
-        fo, D, v, cen = self.fo, self.D, self.v, self.cen
-        x = 2 * fo * D * f / v
-        a2 = (fo * fo + (D * f) ** 2)
-        acen = -np.log(2 * fo / v) + a2 / v - np.log(i0e(x)) - x
-        dacen = 2 * D * D * f / v - (2 * fo * D / v) * (i1e(x) / i0e(x))
-        xc = 0.5 * x
-        cenv = -0.5 * np.log(2 / (np.pi * v)) + a2 / (2 * v) - _log_cosh(xc)
-        dcen = D * D * f / v - (fo * D / v) * np.tanh(xc)
-        return np.where(cen, cenv, acen), np.where(cen, dcen, dacen)
+        from mainpy.targets._kernels import ml_terms
+        t = np.empty(len(f))
+        d = np.empty(len(f))
+        ml_terms(self.fo, self.D, self.v, self.cen, np.ascontiguousarray(f, float), t, d)
+        return t, d
 
 
 class MliTarget(XrayTarget):
