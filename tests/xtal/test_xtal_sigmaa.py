@@ -60,3 +60,27 @@ def test_sigmaa_from_free_set_of_real_data(fmodel):
     # a good model: sigmaA high at low resolution, falling at high resolution
     assert sa.sigmaa[0] > 0.9 and sa.sigmaa[-1] < sa.sigmaa[0]
     np.testing.assert_array_less(0.7, sa.d_bin)
+
+
+def test_likelihood_gradient_and_optimum(fmodel):
+    """The analytic d/dlog D, d/dlog S of the bin likelihood against central differences,
+    and the bin fit at a point where both vanish (an interior maximum)."""
+    from mainpy.xtal.sigmaa import _fit_bin, log_likelihood, log_likelihood_grad
+    fm = fmodel("1aba")
+    r = fm.refl
+    w = r.test & r.observed
+    args = (r.fobs[w], np.abs(fm.f_model[w]), r.sigf[w], r.centric[w], r.epsilon[w])
+    assert args[3].any() and not args[3].all()          # centric and acentric terms
+    h = 1e-6
+    for d, s in ((0.9, 50.0), (0.6, 400.0)):
+        _, gd, gs = log_likelihood_grad(*args, d, s)
+        fd_d = (log_likelihood(*args, d * np.exp(h), s).sum()
+                - log_likelihood(*args, d * np.exp(-h), s).sum()) / (2 * h)
+        fd_s = (log_likelihood(*args, d, s * np.exp(h)).sum()
+                - log_likelihood(*args, d, s * np.exp(-h)).sum()) / (2 * h)
+        assert gd == pytest.approx(fd_d, rel=1e-6) and gs == pytest.approx(fd_s, rel=1e-6)
+    d, s = _fit_bin(*args)
+    ll, gd, gs = log_likelihood_grad(*args, d, s)
+    assert abs(gd) < 1e-3 * len(args[0]) and abs(gs) < 1e-3 * len(args[0])
+    for dd, ss in ((d * 1.01, s), (d / 1.01, s), (d, s * 1.03), (d, s / 1.03)):
+        assert log_likelihood(*args, dd, ss).sum() < ll
