@@ -14,7 +14,6 @@ reads the measured intensities (1l2h.mtz). Its figures are read from its last cy
 
 import argparse
 import importlib.util
-import io
 import os
 import re
 import subprocess

@@ -28,7 +28,6 @@ def data_targets(session):
     out = []
     e = session.ener
     if any(e[t]["on"] for t in ("xray", "dens", "diff")):
-        import numpy as np
         an = (session.atoms.aniso != 0).any(axis=1)
         if an.any():
             raise MainpyError(

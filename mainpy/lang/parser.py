@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from mainpy.lang.errors import LangError, Where
 from mainpy.lang.lexer import Sentence, Token
-from mainpy.lang.registry import (CHOICE, FILE, INT, NAME, REAL, REST, SELE, VALUE, WORD,
+from mainpy.lang.registry import (CHOICE, FILE, INT, REAL, REST, SELE, VALUE, WORD,
                                   Ambiguous, Arg, Clause, Command, match, registry, suggest)
 from mainpy.model import selection as S
 

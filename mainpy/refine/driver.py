@@ -181,7 +181,6 @@ class Packer:
                         w = x[6 * j:6 * j + 3] if x is not None else np.zeros(3)
                         c = self.centres[j]
                         r0 = self.ref_xyz[body] - c
-                        rot = _rotation(w)
                         # d/dw by central differences of the rotation (6 tiny matrix builds)
                         gw = np.zeros(3)
                         for a in range(3):
@@ -191,7 +190,6 @@ class Packer:
                             gw[a] = np.sum(g[body] * (r0 @ drot.T))
                         out[k0 + 6 * j:k0 + 6 * j + 3] = gw
                         out[k0 + 6 * j + 3:k0 + 6 * j + 6] = g[body].sum(axis=0)
-                        del rot
                     parts.append(out)
                 else:
                     parts.append(g[self.idx].ravel())

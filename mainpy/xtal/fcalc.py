@@ -11,6 +11,12 @@ the model only (space group P1), and the symmetry is applied in reciprocal space
 F(h) = sum_ops exp(2 pi i h.t) F_P1(h R). Only the Fourier coefficients that the
 reflections need are computed (`PrunedTransform`). Models with anisotropic atoms go
 through gemmi's DensityCalculator.
+
+Why not the refinement targets' engine (`mainpy.targets.fft`)? It truncates each atom
+smoothly (rho - cutoff where rho > cutoff), which its gradients need; that drops about
+cutoff x the atom's volume of electrons, 0.1 % of the strongest low-resolution F of
+1d7m (mean B 58). Here the atoms are cut like gemmi's (rho where rho > cutoff), so the
+R-values of RE_PHASE are gemmi's.
 """
 
 from __future__ import annotations
