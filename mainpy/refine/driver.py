@@ -18,8 +18,8 @@ import numpy as np
 B_MIN, B_MAX = 1.0, 500.0
 #: B is refined as B / B_SCALE: L-BFGS starts from one step length for every variable,
 #: and with B in these units a step moves B as far as the data and ADP restraints want
-#: while xyz moves by hundredths of an A. Measured on 1d7m (10 + 30 steps): R-free 0.2709
-#: with 30, 0.2707 with 100, but 0.28 with 10 and 3 (B hardly moved).
+#: while xyz moves by hundredths of an A. Measured on 1d7m (20 + 40 steps): R-free 0.2818
+#: with 3, 0.2772 with 10 (B hardly moved), 0.2697 with 30, 0.2698 with 100.
 B_SCALE = 30.0
 
 
