@@ -8,9 +8,10 @@ re-phasings: per reflection k = k_iso * k_aniso and K = k_mask * Fmask are read 
 
 Fcalc is recomputed at every evaluation by `mainpy.targets.fft.FftStructureFactors`
 (gemmi's algorithm and blur, in float64 with numba, on a grid of rate REFINE_RATE;
-agrees with direct summation to R ~ 1e-4), and the gradients with respect to xyz, B and occupancy come from the FFT
-method: g_h = dT/dF_h * k_h * Fm_h / F_h is turned into a map by one FFT and the
-atom-map overlap kernel gives every atom's derivatives (no loops over reflections x atoms).
+agrees with direct summation to R ~ 1e-4), and the gradients with respect to xyz, B
+and occupancy come from the FFT method: g_h = dT/dF_h * k_h * Fm_h / F_h is turned into
+a map by one FFT and the atom-map overlap kernel gives every atom's derivatives (no
+loops over reflections x atoms).
 
 Sums run over the work set (observed, not free). Definitions (all with the scales above):
 
