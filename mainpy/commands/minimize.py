@@ -79,8 +79,11 @@ def build_objective(session):
 def bond_rmsd(session, atoms) -> float | None:
     if session.restraints is None or len(session.restraints.bond_ideal) == 0:
         return None
-    from mainpy.restraints.geometry import summary
-    return summary(atoms.xyz, session.restraints)["bond"]["rmsd"]
+    import numpy as np
+
+    from mainpy.restraints.geometry import bond_values
+    r = session.restraints
+    return float(np.sqrt(np.mean((bond_values(atoms.xyz, r) - r.bond_ideal) ** 2)))
 
 
 class Weighting:
