@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mainpy.targets.xray import MlTarget, XrayTarget
+from mainpy.targets.xray import MlTarget
 from mainpy.xtal.sigmaa import SigmaA, estimate_sigmaa
 
 #: kick amplitude as a fraction of d_min, and the number of kicked copies (decided: on
@@ -106,8 +106,8 @@ class FreeKickMlTarget(MlTarget):
         """The model the next `refresh` kicks (call before it)."""
         self.atoms = atoms
 
-    def _refresh_target(self) -> None:
-        XrayTarget._refresh_target(self)          # the work set
+    def _estimate_sigmaa(self):
+        """D and S from the work set, averaged over kicked copies of the model."""
         from mainpy.xtal.fmodel import Fmodel
         r = self.refl
         fm = self.fmodel
@@ -116,11 +116,5 @@ class FreeKickMlTarget(MlTarget):
                                    aniso=fm.aniso)
         seed = None if self.seed is None else [int(self.seed), self._round]
         self._round += 1
-        sa = free_kick_sigmaa(r, self.atoms, self.amplitude, self.count, seed,
-                              fmodel=self._scratch)
-        self.sigmaa = sa
-        s = self.sel
-        self.fo = r.fobs[s]
-        self.D = sa.D[s]
-        self.v = r.epsilon[s] * sa.S[s] + r.sigf[s] ** 2
-        self.cen = r.centric[s].astype(bool)
+        return free_kick_sigmaa(r, self.atoms, self.amplitude, self.count, seed,
+                                fmodel=self._scratch)

@@ -165,10 +165,14 @@ class MlTarget(XrayTarget):
 
     name = "ml"
 
+    def _estimate_sigmaa(self):
+        """D and S for the likelihood: the Fmodel's sigmaA (from the free set)."""
+        return self.fmodel.sigmaa()
+
     def _refresh_target(self) -> None:
         super()._refresh_target()
         r = self.refl
-        sa = self.fmodel.sigmaa()
+        sa = self._estimate_sigmaa()
         self.sigmaa = sa
         s = self.sel
         self.fo = r.fobs[s]
