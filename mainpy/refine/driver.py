@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mainpy.lbfgs import Lbfgs
+
+KEEP_MEMORY = True
 #: bounds of the refined quantities
 B_MIN, B_MAX = 1.0, 500.0
 #: B is refined as B / B_SCALE: L-BFGS starts from one step length for every variable,
@@ -206,7 +209,8 @@ class Packer:
                 parts.append(out)
         return np.concatenate(parts) if parts else np.zeros(0)
 
-    def bounds(self):
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the vector (-inf/inf where there is none)."""
         out = []
         for p in self.params:
             if p == "xyz":
@@ -216,7 +220,9 @@ class Packer:
                 out += [(B_MIN / B_SCALE, B_MAX / B_SCALE)] * self.n
             elif p == "occ":
                 out += [(0.0, self.totals.get(g, 1.0)) for g in self.free_groups]
-        return out
+        lo = np.array([-np.inf if a is None else a for a, _ in out], float)
+        hi = np.array([np.inf if b is None else b for _, b in out], float)
+        return lo, hi
 
 
 def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
@@ -228,8 +234,6 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
     segments (and may change the objective). `bodies` (lists of atom rows) makes the
     coordinates move as rigid bodies. Returns the final atoms and why it ended.
     """
-    from scipy.optimize import minimize as scipy_minimize
-
     n = len(atoms)
     moving = np.ones(n, bool) if moving is None else np.asarray(moving, bool)
     result = RunResult(atoms, 0, "steps")
@@ -239,6 +243,7 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
     segment = segment or steps
     current = atoms
     step = 0
+    lbfgs = Lbfgs(memory=20)       # one memory for all segments (see mainpy.lbfgs)
     while step < steps:
         seg_steps = min(segment, steps - step)
         best = {"f": np.inf, "atoms": current}
@@ -267,12 +272,15 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
         reason, message = "segment", ""
         try:
             if method == "conj" and params == ("xyz",):
+                from scipy.optimize import minimize as scipy_minimize
                 res = scipy_minimize(fg, x0, jac=True, method="CG",
                                      options={"maxiter": seg_steps, "gtol": 1e-10})
             else:
-                res = scipy_minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=pk.bounds(),
-                                     options={"maxfun": seg_steps + 5, "maxiter": seg_steps,
-                                              "maxcor": 20, "ftol": 1e-14, "gtol": 1e-10})
+                if not KEEP_MEMORY:
+                    lbfgs.reset()
+                lo, hi = pk.bounds()
+                res = lbfgs.minimize(fg, x0, lo, hi, max_iter=seg_steps, gtol=1e-10,
+                                     ftol=1e-14)
             reason, message = "converged", str(res.message)
         except _Stop as s:
             reason, message = s.reason, s.message

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
-
 from mainpy.errors import InputError
+from mainpy.lbfgs import Lbfgs
 
 
 @dataclass
@@ -62,10 +61,9 @@ def minimize_geometry(atoms, energy, moving_mask=None, steps: int = 200,
         return e, g[moving].ravel()
 
     try:
-        res = minimize(fg, xyz0[moving].ravel(), jac=True, method="L-BFGS-B",
-                       options={"maxfun": steps, "maxiter": steps, "maxcor": 20,
-                                "ftol": 1e-12, "gtol": 1e-8})
-        converged, message = bool(res.success), str(res.message)
+        res = Lbfgs(memory=20).minimize(fg, xyz0[moving].ravel(), max_iter=steps,
+                                        gtol=1e-8, ftol=1e-12)
+        converged, message = res.converged, res.message
     except _Stop as stop:
         converged, message = False, str(stop)
     out = xyz0.copy()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-import scipy.sparse as sp
 
 VDW_ESD = 0.2
 HBOND_INCREMENT = -0.3
@@ -28,6 +27,14 @@ TORSION_INCREMENT_OTHER = -0.15
 #: a contact of an atom with its own image closer than this is a special position
 SPECIAL_POSITION_CUTOFF = 1.2
 MAX_TARGET = 4.0
+
+
+def _extend(walk_end: np.ndarray, indptr: np.ndarray, nbr: np.ndarray):
+    """Every one-bond extension of walks ending at `walk_end`: (walk index, next atom)."""
+    deg = indptr[walk_end + 1] - indptr[walk_end]
+    which = np.repeat(np.arange(len(walk_end)), deg)
+    first = np.repeat(indptr[walk_end] - (np.cumsum(deg) - deg), deg)
+    return which, nbr[first + np.arange(len(which))]
 
 
 def graph_pairs(bond_idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,25 +46,33 @@ def graph_pairs(bond_idx: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """
     if len(bond_idx) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int8)
-    i, j = bond_idx[:, 0], bond_idx[:, 1]
-    a = sp.coo_matrix((np.ones(2 * len(i)), (np.r_[i, j], np.r_[j, i])), shape=(n, n)).tocsr()
-    a.data[:] = 1.0
-    a2 = a @ a
-    a3 = a2 @ a
-    keys, dist = [], []
-    seen = set()
-    for k, m in ((1, a), (2, a2), (3, a3)):
-        c = sp.triu(m, k=1).tocoo()
-        key = c.row.astype(np.int64) * n + c.col
-        key = np.setdiff1d(key, np.fromiter(seen, np.int64, len(seen)) if seen else [])
-        keys.append(key)
-        d = np.full(len(key), k, np.int8)
-        if k == 3 and len(key):
-            d[np.asarray(m[key // n, key % n]).reshape(-1) >= 2] = 2
-        dist.append(d)
-        seen.update(key.tolist())
-    keys = np.concatenate(keys)
-    dist = np.concatenate(dist)
+    b = np.unique(np.sort(np.asarray(bond_idx, np.int64), axis=1), axis=0)
+    b = b[b[:, 0] != b[:, 1]]
+    src = np.r_[b[:, 0], b[:, 1]]                     # both directions of every bond
+    dst = np.r_[b[:, 1], b[:, 0]]
+    order = np.argsort(src, kind="stable")
+    nbr = dst[order]
+    indptr = np.zeros(n + 1, np.int64)
+    np.add.at(indptr, src + 1, 1)
+    indptr = np.cumsum(indptr)
+    # walks i-j-k (k != i), then i-j-k-l (l != j): no backtracking, so a pair at
+    # distance 3 is reached once by each path between them
+    w, k = _extend(dst, indptr, nbr)
+    keep = k != src[w]
+    i2, j2, k2 = src[w][keep], dst[w][keep], k[keep]
+    w, l3 = _extend(k2, indptr, nbr)
+    keep = (l3 != j2[w]) & (l3 != i2[w])
+    i3, l3 = i2[w][keep], l3[keep]
+    key1 = b[:, 0] * n + b[:, 1]
+    up = i2 < k2
+    key2 = np.setdiff1d(i2[up] * n + k2[up], key1)
+    up = i3 < l3
+    key3, paths = np.unique(i3[up] * n + l3[up], return_counts=True)
+    far = ~np.isin(key3, np.r_[key1, key2])
+    key3, paths = key3[far], paths[far]
+    keys = np.r_[key1, key2, key3]
+    dist = np.r_[np.full(len(key1), 1, np.int8), np.full(len(key2), 2, np.int8),
+                 np.where(paths >= 2, 2, 3).astype(np.int8)]
     order = np.argsort(keys)
     return keys[order], dist[order]
 

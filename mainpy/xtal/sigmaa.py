@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import i0e, i1e
+
+from mainpy.lbfgs import Lbfgs
 
 
 def _log_cosh(x):
@@ -69,8 +70,8 @@ def _fit_bin(fo, fc, sigf, centric, epsilon):
                                          np.exp(p[1]))
         return -ll, -np.array([gd, gs])
 
-    res = minimize(f, [np.log(d0), np.log(s0)], jac=True, method="L-BFGS-B",
-                   options={"ftol": 1e-13, "gtol": 1e-9, "maxiter": 500})
+    res = Lbfgs(memory=5).minimize(f, [np.log(d0), np.log(s0)], max_iter=500, gtol=1e-9,
+                                   ftol=1e-13)
     return float(np.exp(res.x[0])), float(np.exp(res.x[1]))
 
 
