@@ -92,36 +92,39 @@ class _Pruning:
         idx = np.r_[0:m + 1, n - m:n]
         return np.take(a, idx, axis=axis)
 
-    def _padded(self, name, shape):
+    def _padded(self, name, shape, dtype=np.complex128):
         """A zeroed complex buffer kept between calls: only the rows of the box are ever
         written into it, so the rows between stay zero."""
-        buf = self._buffers.get(name)
+        buf = self._buffers.get((name, dtype))
         if buf is None:
-            buf = self._buffers[name] = np.zeros(shape, np.complex128)
+            buf = self._buffers[(name, dtype)] = np.zeros(shape, dtype)
         return buf
 
     def forward(self, rho: np.ndarray, workers: int) -> np.ndarray:
-        """The box of rfftn(rho) (numpy's sign: sum rho exp(-2 pi i k x))."""
+        """The box of rfftn(rho) (numpy's sign: sum rho exp(-2 pi i k x)), complex128;
+        a float32 ``rho`` is transformed in single precision."""
         m0, m1, m2 = self.m
         a = scipy.fft.rfft(rho, axis=2, workers=workers)[:, :, :m2 + 1]
         a = scipy.fft.fft(a, axis=1, workers=workers)   # (in place on this view is slower)
         a = self._crop(a, m1, 1)
         a = scipy.fft.fft(a, axis=0, workers=workers, overwrite_x=True)
-        return self._crop(a, m0, 0)
+        return self._crop(a, m0, 0).astype(np.complex128, copy=False)
 
-    def inverse(self, box: np.ndarray, workers: int) -> np.ndarray:
-        """irfftn of the half transform that is ``box`` inside and zero outside."""
+    def inverse(self, box: np.ndarray, workers: int, single: bool = False) -> np.ndarray:
+        """irfftn of the half transform that is ``box`` inside and zero outside (float32
+        and transformed in single precision with ``single``)."""
         n0, n1, n2 = self.shape
         m0, m1, m2 = self.m
-        p0 = self._padded("axis0", (n0,) + self.box[1:])
+        ctype = np.complex64 if single else np.complex128
+        p0 = self._padded("axis0", (n0,) + self.box[1:], ctype)
         p0[:m0 + 1] = box[:m0 + 1]
         p0[n0 - m0:] = box[m0 + 1:]
         a = scipy.fft.ifft(p0, axis=0, workers=workers)
-        p1 = self._padded("axis1", (n0, n1, m2 + 1))
+        p1 = self._padded("axis1", (n0, n1, m2 + 1), ctype)
         p1[:, :m1 + 1] = a[:, :m1 + 1]
         p1[:, n1 - m1:] = a[:, m1 + 1:]
         a = scipy.fft.ifft(p1, axis=1, workers=workers)
-        full = self._padded("axis2", (n0, n1, n2 // 2 + 1))
+        full = self._padded("axis2", (n0, n1, n2 // 2 + 1), ctype)
         full[:, :, :m2 + 1] = a           # a zero-padded input keeps irfft threaded
         return scipy.fft.irfft(full, n=n2, axis=2, workers=workers)
 
@@ -131,14 +134,19 @@ class FftStructureFactors:
 
     ``blur`` defaults to Refmac's rule for the atoms passed to `set_blur` (the first
     `fcalc` call does it); it is then kept fixed so that the value is smooth in B.
-    ``workers``: threads of the FFTs (default: numba's thread count).
+    ``workers``: threads of the FFTs (default: numba's thread count). ``single``: the
+    FFTs in single precision (twice as fast; the atom kernels and everything else stay
+    float64): Fcalc and gradients then agree with the double-precision ones to ~1e-6
+    relative, which refinement does not notice, but finite differences of the value
+    would; gradient checks use the default.
     """
 
     def __init__(self, cell: gemmi.UnitCell, spacegroup: gemmi.SpaceGroup, hkl: np.ndarray,
                  element: np.ndarray, d_min: float | None = None, rate: float = 1.5,
                  cutoff: float = DEFAULT_CUTOFF, blur: float | None = None,
-                 workers: int | None = None):
+                 workers: int | None = None, single: bool = False):
         self.cell = cell
+        self.single = single
         self.spacegroup = spacegroup
         self.hkl = np.ascontiguousarray(hkl, dtype=np.int64)
         d = cell.calculate_d_array(self.hkl.astype(np.int32)) if len(self.hkl) else np.array([10.])
@@ -157,6 +165,8 @@ class FftStructureFactors:
         self._ipos, self._ineg, self._shift = self.prune.indices(self.hkl, self.rot,
                                                                  self.tran)
         self._rho = None          # the density grid, reused between calls
+        self._rho32 = None        # its float32 copy (single)
+        self._map = None          # the gradient map, reused between calls
         self.blur = None
         self.unblur = None
         if blur is not None:
@@ -201,6 +211,11 @@ class FftStructureFactors:
         if self._rho is None:
             self._rho = np.empty(self.shape)
         rho = self.density(atoms, select, out=self._rho)
+        if self.single:
+            if self._rho32 is None:
+                self._rho32 = np.empty(self.shape, np.float32)
+            np.copyto(self._rho32, rho, casting="same_kind")
+            rho = self._rho32
         half = self.prune.forward(rho, self._threads())
         out = np.empty(len(self.hkl), np.complex128)
         from mainpy.targets._kernels import gather_fcalc
@@ -210,15 +225,18 @@ class FftStructureFactors:
 
     # -- gradient --------------------------------------------------------------------
     def gradient_map(self, g: np.ndarray) -> np.ndarray:
-        """The real map M (float64, grid shape) for g_h = dT/dA_h + i dT/dB_h."""
+        """The real map M (float64, grid shape) for g_h = dT/dA_h + i dT/dB_h; the array
+        is reused by the next call."""
         from mainpy.targets._kernels import scatter_gradient
         half = np.zeros(self.prune.box, np.complex128)
         scatter_gradient(half.reshape(-1), self._ipos, self._ineg, self._shift,
                          np.asarray(g, np.complex128) * self.unblur)
         np.conjugate(half, out=half)
-        m = self.prune.inverse(half, self._threads())
-        m *= self.npoints
-        return m
+        m = self.prune.inverse(half, self._threads(), self.single)
+        if self._map is None:
+            self._map = np.empty(self.shape)
+        np.multiply(m, self.npoints, out=self._map)
+        return self._map
 
     def gradient(self, atoms, g: np.ndarray, params=("xyz",)) -> dict:
         """dT/dxyz, dT/dB, dT/docc of every atom for g_h = dT/dFc_h (see the module)."""
