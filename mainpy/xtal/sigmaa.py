@@ -66,12 +66,16 @@ def _fit_bin(fo, fc, sigf, centric, epsilon):
     s0 = max(s0, 1e-6)
 
     def f(p):
-        ll, gd, gs = log_likelihood_grad(fo, fc, sigf, centric, epsilon, np.exp(p[0]),
-                                         np.exp(p[1]))
+        # trial steps far out (S of 1e30) give inf/nan, which the line search backs off
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            ll, gd, gs = log_likelihood_grad(fo, fc, sigf, centric, epsilon, np.exp(p[0]),
+                                             np.exp(p[1]))
         return -ll, -np.array([gd, gs])
 
-    res = Lbfgs(memory=5).minimize(f, [np.log(d0), np.log(s0)], max_iter=500, gtol=1e-9,
-                                   ftol=1e-13)
+    # bounds keep exp() finite: D within 1e-6..1e3, S within e^+-30 of its start
+    p0 = np.array([np.log(d0), np.log(s0)])
+    lo, hi = np.array([np.log(1e-6), p0[1] - 30]), np.array([np.log(1e3), p0[1] + 30])
+    res = Lbfgs(memory=5).minimize(f, p0, lo, hi, max_iter=500, gtol=1e-9, ftol=1e-13)
     return float(np.exp(res.x[0])), float(np.exp(res.x[1]))
 
 
