@@ -1,11 +1,13 @@
-"""L-BFGS with simple bounds whose memory outlives one call.
+"""L-BFGS with simple bounds, for the refinement driver, sigmaA and geometry fits.
 
-MAIN's minimizer runs in segments: every few steps the objective is re-phased and the
-optimizer goes on from where it was. scipy's L-BFGS-B starts each call from nothing: its
-first iteration is a steepest-descent step of length 1 that needs two or three
-evaluations to find its scale, and with re-phasing every 10 steps that was a quarter of
-all evaluations. Here the curvature pairs are kept (`Lbfgs.reset` drops them), so the
-next segment's first step is already a quasi-Newton step.
+mainpy's own rather than scipy's L-BFGS-B: scipy sets up ~10 ms of machinery per call,
+which the 36 small sigmaA bin fits of a refinement paid every time (0.35 s per run), and
+importing scipy.optimize cost a fresh process another 0.14 s. The method is the standard
+one (Nocedal & Wright, Algorithms 7.4 and 3.5): two-loop recursion with the last pairs,
+a backtracking line search for sufficient decrease that extends a step after which f
+still falls steeply (weak Wolfe), so that far from the minimum a step is not wasted.
+From 1aba shaken by 0.8 A, 200 steps ended 0.298 A from the deposited model without the
+extension and 0.278 A with it (scipy's L-BFGS-B: 0.276).
 
 Bounds are handled by projection: variables at a bound whose gradient points outward
 are held, the rest take the two-loop direction, and trial points are clipped into the
@@ -20,8 +22,13 @@ import numpy as np
 
 #: sufficient decrease (Armijo) constant of the line search
 C1 = 1e-4
+#: curvature (weak Wolfe) constant: a step after which f still falls at more than C2 of
+#: the initial slope was too short and is extended
+C2 = 0.9
 #: trial steps of one line search before it gives up
 MAX_TRIALS = 20
+#: extensions of a step that was too short
+MAX_EXTEND = 2
 
 
 @dataclass
@@ -36,11 +43,9 @@ class LbfgsResult:
 
 
 class Lbfgs:
-    """Limited-memory BFGS; call `minimize` repeatedly to continue with the same memory.
-
-    fg(x) -> (f, gradient). It may raise to end a run; the memory then holds every pair
-    of the steps accepted before, so the next call continues consistently.
-    """
+    """Limited-memory BFGS. fg(x) -> (f, gradient); fg may raise to end a run (the
+    driver's step limit, a stop request): the caller keeps the best point it saw.
+    Another `minimize` call continues with the memory of the last (`reset` drops it)."""
 
     def __init__(self, memory: int = 20):
         self.memory = memory
@@ -98,12 +103,13 @@ class Lbfgs:
                 self.reset()
                 d = -pg
             t = 1.0 if self.s else min(1.0, 1.0 / float(np.linalg.norm(d)))
-            accepted = False
+            accepted = shortened = False
             for _ in range(MAX_TRIALS):
                 xt = np.clip(x + t * d, lo, hi)
                 slope = float(g @ (xt - x))
                 if slope >= 0:
                     t *= 0.1
+                    shortened = True
                     continue
                 ft, gt = fg(xt)
                 n_eval += 1
@@ -114,11 +120,27 @@ class Lbfgs:
                 curv = ft - f - slope
                 tq = 0.5 * t * (-slope) / curv if np.isfinite(ft) and curv > 0 else 0.1 * t
                 t = min(max(tq, 0.1 * t), 0.5 * t)
+                shortened = True
             if not accepted:
                 if self.s:                         # once more along the plain gradient
                     self.reset()
                     continue
                 return LbfgsResult(x, f, g, n_eval, it, False, "line search failed")
+            for _ in range(0 if shortened else MAX_EXTEND):
+                # still falling steeply at the end of the step: go further, to where the
+                # secant of the slope predicts its zero (2 to 4 times as far)
+                end = float(np.asarray(gt, float) @ (xt - x))
+                if end >= C2 * slope:
+                    break
+                grow = slope / (slope - end) if end > slope else 4.0
+                t2 = t * min(max(grow, 2.0), 4.0)
+                x2 = np.clip(x + t2 * d, lo, hi)
+                slope2 = float(g @ (x2 - x))
+                f2, g2 = fg(x2)
+                n_eval += 1
+                if not (np.isfinite(f2) and f2 < ft and f2 <= f + C1 * slope2):
+                    break
+                t, xt, ft, gt, slope = t2, x2, f2, g2, slope2
             gt = np.asarray(gt, float)
             self._remember(xt - x, gt - g)
             decrease = f - ft
