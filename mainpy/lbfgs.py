@@ -3,7 +3,7 @@
 mainpy's own rather than scipy's L-BFGS-B: scipy sets up ~10 ms of machinery per call,
 which the 36 small sigmaA bin fits of a refinement paid every time (0.35 s per run), and
 importing scipy.optimize cost a fresh process another 0.14 s. The method is the standard
-one (Nocedal & Wright, Algorithms 7.4 and 3.5): two-loop recursion with the last pairs,
+one (Nocedal & Wright, Algorithms 7.4 and 3.1): two-loop recursion with the last pairs,
 a backtracking line search for sufficient decrease that extends a step after which f
 still falls steeply (weak Wolfe), so that far from the minimum a step is not wasted.
 From 1aba shaken by 0.8 A, 200 steps ended 0.298 A from the deposited model without the

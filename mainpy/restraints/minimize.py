@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
 from mainpy.errors import InputError
 from mainpy.lbfgs import Lbfgs
 

@@ -47,8 +47,8 @@ from mainpy.targets.overlap import DEFAULT_CUTOFF
 #: relative change of 1e-3 in the gradient and the same R-free to 0.0002.
 REFINE_RATE = 1.25
 #: the engine's FFTs in single precision: 18-22 % less per step (1aba, 1d7m, 1l2h) for a
-#: change of 3e-7 in R between the Fcalcs and 1e-7 relative in the gradients, far below
-#: the engine's own distance from direct summation (R ~ 1e-4)
+#: change of 3e-7 in R between the Fcalcs and of 6e-7..7e-6 (of the largest entry) in the
+#: gradients, far below the engine's own distance from direct summation (R ~ 1e-4)
 SINGLE_FFT = True
 
 
