@@ -294,11 +294,17 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
             if between is None:
                 result.reason, result.message = "converged", message
                 break
-        if step < steps and between is not None:
-            stop = between(current)
-            if stop:
-                result.reason, result.message = "gain", str(stop)
-                break
+        if step < steps and between is not None and run_between(between, current, result):
+            break
     result.atoms = current
     result.steps = step
     return result
+
+
+def run_between(between, atoms, result: RunResult) -> bool:
+    """Call between(atoms) before the next segment; True (and the result's reason set
+    to "gain") if it asks the run to stop."""
+    stop = between(atoms)
+    if stop:
+        result.reason, result.message = "gain", str(stop)
+    return bool(stop)

@@ -83,7 +83,7 @@ def kick_protocol(atoms, objective, params=("xyz",), moving=None, steps: int = 1
     number in the whole run; ``on_kick(round, amplitude)`` is told of each kick. Returns
     the driver's `RunResult` for the whole run (the model of the last round).
     """
-    from mainpy.refine.driver import B_MIN, Progress, RunResult, minimize
+    from mainpy.refine.driver import B_MIN, Progress, RunResult, minimize, run_between
     n = len(atoms)
     moving = np.ones(n, bool) if moving is None else np.asarray(moving, bool)
     round_steps = max(1, int(round_steps))
@@ -117,11 +117,9 @@ def kick_protocol(atoms, objective, params=("xyz",), moving=None, steps: int = 1
         if res.steps == 0:          # nothing moved: no use kicking again
             result.reason, result.message = res.reason, res.message
             break
-        if k < len(amps) - 1 and done < steps and between is not None:
-            stop = between(current)
-            if stop:
-                result.reason, result.message = "gain", str(stop)
-                break
+        if k < len(amps) - 1 and done < steps and between is not None \
+                and run_between(between, current, result):
+            break
     result.atoms = current
     result.steps = done
     return result
