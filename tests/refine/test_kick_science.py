@@ -1,7 +1,8 @@
 """MAIN's kicking methods and density combination on real data, with numbers (issue 7).
 
 Each test prints what it measured (run with -s to see them); bench/bench_kick.py prints
-the same table. Seeds are fixed, so the numbers repeat on one machine.
+the same table. Seeds are fixed; the numbers repeat to about 0.003 (threaded sums differ
+in their last bits, and long refinements carry that along).
 """
 
 
@@ -12,22 +13,42 @@ from tests.refine import kick_scenarios as K
 pytestmark = pytest.mark.slow
 
 
-def test_kick_protocol_against_plain_minimization(data, monlib_dir):
-    # 1aba shaken by 0.8 A rms; 200 steps either way (re-phased every 20); kick 0.2 A falling
-    # linearly to 0 in rounds of 20 steps
-    r = K.convergence(data, monlib_dir, shake_seed=1)
-    print(f"\nstart rms {r['start']['rms']:.3f} A, R-free {r['start']['r_free']:.4f}")
-    for k in ("plain", "kick"):
-        print(f"{k:>6}: rms to deposited (protein) {r[k]['rms']:.4f} A, "
-              f"R-work {r[k]['r_work']:.4f}, R-free {r[k]['r_free']:.4f}")
-    # measured (issue 7 report): the kick protocol does NOT reliably end closer than plain
-    # minimization here. With mainpy's L-BFGS (fresh memory per segment): shake seed 1
-    # plain 0.2782-0.2784 A / R-free 0.1978, kick 0.2773-0.2776 / 0.1967; seed 2 plain
-    # 0.2358-0.2362 / 0.1970-0.1972, kick 0.2375-0.2379 / 0.1961-0.1962. What holds: it
-    # converges as far, to an R-free 0.001 lower.
-    assert r["kick"]["rms"] < 0.5 * r["start"]["rms"]
-    assert r["kick"]["rms"] <= r["plain"]["rms"] + 0.01
-    assert r["kick"]["r_free"] <= r["plain"]["r_free"] + 0.002
+def test_kick_ensemble_against_plain_minimization(data, monlib_dir):
+    # 1aba shaken by 0.8 A rms (four shakes); kick 0.3 A falling linearly to 0 in rounds
+    # of 20 steps, 200 steps, run with kick seeds 1-4 and the best by R-free kept; plain
+    # minimization after 200 steps and after 800 (as many gradient evaluations as the
+    # four kick runs together)
+    runs = [K.convergence(data, monlib_dir, shake_seed=seed) for seed in (1, 2, 3, 4)]
+    for seed, r in zip((1, 2, 3, 4), runs):
+        print(f"\nshake seed {seed}: start rms {r['start']['rms']:.3f} A, "
+              f"R-free {r['start']['r_free']:.4f}")
+        rows = [("plain 200", r["plain"]), ("plain 800", r["plain_same"])]
+        rows += [(f"kick seed {m['seed']}", m) for m in r["members"]]
+        for name, f in rows:
+            best = "  <- best by R-free" if f is r["best"] else ""
+            print(f"{name:>12}: rms to deposited (protein) {f['rms']:.4f} A, "
+                  f"R-work {f['r_work']:.4f}, R-free {f['r_free']:.4f}{best}")
+
+    def mean(key, what):
+        return sum(r[key][what] for r in runs) / len(runs)
+    print("mean over the shakes: " + ", ".join(
+        f"{k} {mean(k, 'rms'):.4f} A / R-free {mean(k, 'r_free'):.4f}"
+        for k in ("plain", "plain_same", "best")))
+    # measured (issue 7 notes), best of four kick runs against plain 800 and plain 200:
+    # rms closer than plain 800 on all four shakes (by 0.008-0.07 A), R-free lower on
+    # three (shake 4: 0.1872 against 0.1857 / 0.1858); means 0.2417 A / 0.1831 against
+    # 0.2733 / 0.1912 (plain 800) and 0.2473 / 0.1907 (plain 200). A single kick run is
+    # NOT better than plain minimization on average (its rms is worse on three shakes of
+    # four); the gain is in the spread, which selection by R-free exploits. Plain
+    # minimization gains nothing from more steps: 1aba refined from the deposited model
+    # itself moves 0.20 A (servalcat: 0.21 A) and keeps drifting (0.23 A after 800).
+    for r in runs:
+        assert r["best"]["rms"] < 0.35 * r["start"]["rms"]
+        assert r["best"]["rms"] < r["plain_same"]["rms"] - 0.005
+    assert mean("best", "rms") < mean("plain_same", "rms") - 0.015
+    assert mean("best", "r_free") < mean("plain_same", "r_free") - 0.004
+    assert mean("best", "rms") <= mean("plain", "rms") + 0.002
+    assert mean("best", "r_free") < mean("plain", "r_free") - 0.004
 
 
 def test_averaged_kick_map_at_an_omitted_side_chain(data):
