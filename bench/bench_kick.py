@@ -1,6 +1,6 @@
 """MAIN's kicking methods and density combination on real data (issue 7): the numbers.
 
-    python bench/bench_kick.py [--only convergence,kickmap,freekick,denscomb] [--seeds 1,2]
+    python bench/bench_kick.py [--only convergence,kickmap,freekick,denscomb] [--seeds 1,2,3,4]
 
 1. convergence: 1aba shaken by 0.8 A rms; the kick protocol (kick 0.3 A falling linearly
    to 0, rounds of 20 steps, 200 steps) run with kick seeds 1-4, the best by R-free

@@ -83,7 +83,7 @@ def convergence(data, monlib, shake_seed=1, steps=200, round_steps=20, amplitude
 def refinement_floor(data, monlib, steps=200, round_steps=20):
     """rms to the deposited model over protein atoms after the plain protocol of
     `convergence` started from the deposited model itself: how far the data and
-    restraints move 1aba, the least any run from a shaken start can end at."""
+    restraints move 1aba, about where a run from a shaken start can at best end."""
     s, ref = shaken_1aba(data, monlib, rms=0.0)
     s.run(f"refine position phase steps {round_steps} adjust bond 0.01 step {steps}")
     return {"rms": rms_to(s.atoms, ref, protein(s.atoms)), "r_free": s.variables["R_FREE"]}
