@@ -60,12 +60,7 @@ def main(argv=None):
             r = K.convergence(data, monlib, shake_seed=seed)
             print(f"  shake seed {seed}: start rms {r['start']['rms']:.3f} A "
                   f"R-free {r['start']['r_free']:.4f}  ({time.perf_counter() - t:.0f} s)")
-            rows = [("plain 200", r["plain"]), ("plain 800", r["plain_same"])]
-            rows += [(f"kick {m['seed']}", m) for m in r["members"]]
-            for name, v in rows:
-                mark = "  <- best" if v is r["best"] else ""
-                print(f"    {name:>9}: rms {v['rms']:.4f} A  R-work {v['r_work']:.4f}  "
-                      f"R-free {v['r_free']:.4f}{mark}")
+            print("\n".join(K.convergence_lines(r, "    ")))
     if "kickmap" in only:
         print("2. averaged kick map (10 models, 0.5 A) at an omitted side chain of 1aba")
         for res in (22, 13, 63):

@@ -80,6 +80,15 @@ def convergence(data, monlib, shake_seed=1, steps=200, round_steps=20, amplitude
     return out
 
 
+def convergence_lines(r, indent="  "):
+    """The rows of one `convergence` result, for the test and the bench to print."""
+    rows = [("plain 200", r["plain"]), ("plain 800", r["plain_same"])]
+    rows += [(f"kick seed {m['seed']}", m) for m in r["members"]]
+    return [f"{indent}{name:>11}: rms to deposited (protein) {f['rms']:.4f} A, "
+            f"R-work {f['r_work']:.4f}, R-free {f['r_free']:.4f}"
+            + ("  <- best by R-free" if f is r["best"] else "") for name, f in rows]
+
+
 def refinement_floor(data, monlib, steps=200, round_steps=20):
     """rms to the deposited model over protein atoms after the plain protocol of
     `convergence` started from the deposited model itself: how far the data and

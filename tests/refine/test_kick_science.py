@@ -22,12 +22,7 @@ def test_kick_ensemble_against_plain_minimization(data, monlib_dir):
     for seed, r in zip((1, 2, 3, 4), runs):
         print(f"\nshake seed {seed}: start rms {r['start']['rms']:.3f} A, "
               f"R-free {r['start']['r_free']:.4f}")
-        rows = [("plain 200", r["plain"]), ("plain 800", r["plain_same"])]
-        rows += [(f"kick seed {m['seed']}", m) for m in r["members"]]
-        for name, f in rows:
-            best = "  <- best by R-free" if f is r["best"] else ""
-            print(f"{name:>12}: rms to deposited (protein) {f['rms']:.4f} A, "
-                  f"R-work {f['r_work']:.4f}, R-free {f['r_free']:.4f}{best}")
+        print("\n".join(K.convergence_lines(r)))
 
     def mean(key, what):
         return sum(r[key][what] for r in runs) / len(runs)
