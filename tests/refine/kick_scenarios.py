@@ -48,6 +48,11 @@ def shaken_1aba(data, monlib, shake_seed=1, rms=0.8):
     return s, ref
 
 
+def _plain_refine(round_steps):
+    """The plain protocol of `convergence` and `refinement_floor` (steps to be added)."""
+    return f"refine position phase steps {round_steps} adjust bond 0.01"
+
+
 def convergence(data, monlib, shake_seed=1, steps=200, round_steps=20, amplitude=0.3,
                 kick_seeds=(1, 2, 3, 4)):
     """Plain minimization against the kick protocol from one shaken start (same weight,
@@ -63,10 +68,10 @@ def convergence(data, monlib, shake_seed=1, steps=200, round_steps=20, amplitude
         return {"rms": rms_to(s.atoms, ref, m), "r_work": s.variables["R_WORK"],
                 "r_free": s.variables["R_FREE"]}
 
-    refine = f"refine position phase steps {round_steps} adjust bond 0.01"
+    refine = _plain_refine(round_steps)
     out = {"start": figures()}
     s.run(f"{refine} step {steps}")
-    out["plain"] = figures()
+    out["plain"] = dict(figures(), steps=steps)
     s.run(f"{refine} step {steps * (len(kick_seeds) - 1)}")
     out["plain_same"] = dict(figures(), steps=steps * len(kick_seeds))
     members = []
@@ -82,7 +87,7 @@ def convergence(data, monlib, shake_seed=1, steps=200, round_steps=20, amplitude
 
 def convergence_lines(r, indent="  "):
     """The rows of one `convergence` result, for the test and the bench to print."""
-    rows = [("plain 200", r["plain"]), ("plain 800", r["plain_same"])]
+    rows = [(f"plain {r[k]['steps']}", r[k]) for k in ("plain", "plain_same")]
     rows += [(f"kick seed {m['seed']}", m) for m in r["members"]]
     return [f"{indent}{name:>11}: rms to deposited (protein) {f['rms']:.4f} A, "
             f"R-work {f['r_work']:.4f}, R-free {f['r_free']:.4f}"
@@ -94,7 +99,7 @@ def refinement_floor(data, monlib, steps=200, round_steps=20):
     `convergence` started from the deposited model itself: how far the data and
     restraints move 1aba, about where a run from a shaken start can at best end."""
     s, ref = shaken_1aba(data, monlib, rms=0.0)
-    s.run(f"refine position phase steps {round_steps} adjust bond 0.01 step {steps}")
+    s.run(f"{_plain_refine(round_steps)} step {steps}")
     return {"rms": rms_to(s.atoms, ref, protein(s.atoms)), "r_free": s.variables["R_FREE"]}
 
 

@@ -18,8 +18,9 @@ def test_kick_ensemble_against_plain_minimization(data, monlib_dir):
     # of 20 steps, 200 steps, run with kick seeds 1-4 and the best by R-free kept; plain
     # minimization after 200 steps and after 800 (as many gradient evaluations as the
     # four kick runs together)
-    runs = [K.convergence(data, monlib_dir, shake_seed=seed) for seed in (1, 2, 3, 4)]
-    for seed, r in zip((1, 2, 3, 4), runs):
+    shakes = (1, 2, 3, 4)
+    runs = [K.convergence(data, monlib_dir, shake_seed=seed) for seed in shakes]
+    for seed, r in zip(shakes, runs):
         print(f"\nshake seed {seed}: start rms {r['start']['rms']:.3f} A, "
               f"R-free {r['start']['r_free']:.4f}")
         print("\n".join(K.convergence_lines(r)))
