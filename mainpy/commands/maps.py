@@ -13,6 +13,8 @@ DEFAULT_SPACING = 0.7
 _KINDS = ("zero", "set", "from", "2fofc", "fofc", "3fo2fc", "mfodfc", "2mfodfc", "fcalc",
           "mask", "flatten", "sigma", "kick")
 _COEFFICIENTS = ("2fofc", "fofc", "3fo2fc", "mfodfc", "2mfodfc", "fcalc")
+#: the maps an averaged kick map can average: sigmaA-weighted or unweighted
+_KICK_KINDS = ("2mfodfc", "mfodfc", "2fofc", "fofc")
 
 
 def grid_shape_for(session):
@@ -133,9 +135,12 @@ def _make_map(session, args):
     session.echo(f" map {n}: {msg}")
 
 
+_KIND_NAMES = {"2mfodfc": "2mFo-DFc", "mfodfc": "mFo-DFc", "2fofc": "2Fo-Fc", "fofc": "Fo-Fc"}
+
+
 def _kick_map(session, n, args):
-    """MAKE MAP n KICK [= r] [COUNT k] [SEED s]: the averaged kick map of the selected
-    atoms' kicked copies (all atoms without a selection), 2mFo-DFc coefficients."""
+    """MAKE MAP n KICK [= r] [COUNT k] [SEED s] [TYPE kind]: the averaged kick map of the
+    selected atoms' kicked copies (all atoms without a selection)."""
     import numpy as np
 
     from mainpy.commands.refl import data_in_use
@@ -143,6 +148,7 @@ def _kick_map(session, n, args):
     kick = args["kick"]
     r = kick.get("r", DEFAULT_AMPLITUDE)
     count = kick.get("count", DEFAULT_COUNT)
+    kind = kick.get("type", "2mfodfc")
     if r < 0:
         raise MainpyError(f"a kick amplitude cannot be negative ({r:g})")
     if count < 1:
@@ -153,11 +159,12 @@ def _kick_map(session, n, args):
     check_compatible(model.cell, model.spacegroup, refl, model.path or "the model")
     moving = session.select(args.get("sele"))
     grid = kick_map(refl, session.atoms, shape=grid_shape_for(session), r=r, count=count,
-                    seed=kick.get("seed"), bulk_solvent=session.xtal["solv_flat"],
+                    seed=kick.get("seed"), kind=kind, bulk_solvent=session.xtal["solv_flat"],
                     aniso=session.xtal["aniso"], moving=moving)
     put_map(session, n, grid)
     a = np.asarray(grid.array)
-    session.echo(f" map {n}: averaged kick map of {count} models kicked by up to {r:g} A "
+    session.echo(f" map {n}: averaged {_KIND_NAMES[kind]} kick map of {count} models kicked "
+                 f"by up to {r:g} A "
                  f"({int(moving.sum())} atoms kicked), grid {grid.nu}x{grid.nv}x{grid.nw}, "
                  f"sigma {a.std():.4g}")
 
@@ -186,11 +193,15 @@ command("make", "map", help="make map n: arithmetic, Fourier maps, masks, kick m
                  Clause("sigma", help="normalize to mean 0, sigma 1"),
                  Clause("kick", (Real("r", optional=True),),
                         sub=(Clause("count", (Int("k"),), help="number of kicked models"),
-                             Clause("seed", (Int("s"),), help="random seed")),
+                             Clause("seed", (Int("s"),), help="random seed"),
+                             Clause("type", (Choice(*_KICK_KINDS, name="kind"),),
+                                    help="the map each kicked model makes: 2MFODFC (default), "
+                                         "MFODFC, or unweighted 2FOFC, FOFC")),
                         help="averaged kick map (Praznikar et al. 2009)")),
         needs=(_KINDS,), exclusive=(_KINDS,), action=_make_map,
         details="Fourier maps use the Fmodel of the last REFL PHASE (made now if none).",
         examples=("make map MAP_FO zero", "make map MAP_FO set -1 1 9999.",
                   "make map MAP_FO from MAP_ORIG copy", "make map 5 2mfodfc",
                   "make map 6 mask sele segm name A end radius 2.8",
-                  "make map MAP_KICK kick = 0.5 count 10 seed 1"))
+                  "make map MAP_KICK kick = 0.5 count 10 seed 1",
+                  "make map 7 kick = 0.5 count 20 type fofc"))

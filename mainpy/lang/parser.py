@@ -517,7 +517,21 @@ def _check_needs(cmd: Command, top: Use, r: _Resolver):
         if len(both) > 1:
             tok = next(u.token for u in top.subs if u.decl.key == both[1])
             raise LangError(f"{' and '.join(_shown(cmd, b) for b in both)} cannot be used "
-                            "together", tok.where)
+                            f"together{_as_option(cmd, both)}", tok.where)
+
+
+def _as_option(cmd: Command, keys) -> str:
+    """'; did you mean KICK ... TYPE 2FOFC?' when one clause takes the other as a choice."""
+    for c in cmd.clauses:
+        if c.key not in keys:
+            continue
+        for s in c.sub:
+            for a in s.args:
+                hit = next((k for k in keys if k != c.key and k in a.choices), None)
+                if a.kind == CHOICE and hit:
+                    return f"; did you mean {c.keyword.upper()} ... {s.keyword.upper()} " \
+                           f"{hit.upper()}?"
+    return ""
 
 
 def _shown(cmd: Command, key: str) -> str:

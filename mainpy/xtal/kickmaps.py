@@ -10,6 +10,12 @@ a_i = r * (i + 1) / count, so the average sees both small and large distortions.
 
 Maps are averaged through their coefficients (the Fourier transform is linear), so one
 FFT makes the map.
+
+What it buys, measured on 1aba with ten side chains omitted and the rest shaken by 0.4 A
+(tests/refine/test_kick_science.py): averaged over kicks, an unweighted 2Fo-Fc or Fo-Fc
+map correlates better with the true density at the omitted atoms (+0.025), about half
+the way to the sigmaA-weighted map (the kicks act as a numerical ML weighting); a
+sigmaA-weighted kick map equals the plain sigmaA map (within 0.006).
 """
 
 from __future__ import annotations

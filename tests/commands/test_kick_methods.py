@@ -82,7 +82,38 @@ def test_averaged_kick_map(base):
     assert np.allclose(a8, a9, rtol=0, atol=1e-5 * a8.std())   # the seed fixes the kicks
     assert a8.shape == a5.shape
     assert np.corrcoef(a5.ravel(), a8.ravel())[0, 1] > 0.9
-    assert "averaged kick map of 2 models" in t.out.getvalue()
+    assert "averaged 2mFo-DFc kick map of 2 models" in t.out.getvalue()
+
+
+KICK_TYPES = {"2mfodfc": "2mFo-DFc", "mfodfc": "mFo-DFc", "2fofc": "2Fo-Fc", "fofc": "Fo-Fc"}
+
+
+def test_kick_map_type_with_no_kick_is_the_plain_map(base):
+    # a kick of 0 leaves one copy equal to the model: TYPE must pick that map's
+    # coefficients. The copy's scales are fitted anew, so the maps agree to the scale
+    # fit's tolerance (correlation 0.9999999 measured), not bit for bit; maps of the other
+    # types correlate 0.99 at most.
+    t = fresh(base)
+    t.run("refl phase")
+    kinds = list(KICK_TYPES)
+    for i, kind in enumerate(kinds):
+        t.run(f"make map {i + 1} {kind}")
+    for kind in kinds:
+        t.run(f"make map 8 kick = 0 count 1 type {kind}")
+        a8 = np.asarray(t.maps[8].array).ravel()
+        cc = [np.corrcoef(a8, np.asarray(t.maps[i + 1].array).ravel())[0, 1]
+              for i in range(len(kinds))]
+        assert kinds[int(np.argmax(cc))] == kind and max(cc) > 0.9999, (kind, cc)
+        assert f"averaged {KICK_TYPES[kind]} kick map of 1 models" in t.out.getvalue()
+
+
+def test_kick_map_type_errors_say_what_to_write(base):
+    t = fresh(base)
+    with pytest.raises(LangError, match="did you mean KICK ... TYPE 2FOFC"):
+        t.run("make map 8 kick = 0.4 2fofc")
+    with pytest.raises(LangError, match="one of 2MFODFC | MFODFC | 2FOFC | FOFC expected"):
+        t.run("make map 8 kick = 0.4 type 3fo2fc")
+    assert 8 not in t.maps
 
 
 def test_fourier_backward_fobs_and_fofc(base):

@@ -105,29 +105,40 @@ def refinement_floor(data, monlib, steps=200, round_steps=20):
 
 # ---------------------------------------------------------------------------- 2. kick maps
 
-def kick_map_omit(data, resseq=22, amplitude=0.5, count=10, reso=None):
-    """A side chain of 1aba omitted (occupancy 0 beyond CB): correlation of the plain
-    2mFo-DFc map and of the averaged kick map with the deposited model's map within
-    1.5 A of the omitted atoms."""
+#: side chains of 1aba without altlocs, their CA atoms at least 10 A apart
+OMITTED = (10, 18, 27, 31, 37, 50, 57, 65, 75, 83)
+KICK_MAP_KINDS = ("2mfodfc", "2fofc", "mfodfc", "fofc")
+
+
+def kick_maps_omitted(data, shake=0.4, amplitude=0.5, count=10, omitted=OMITTED,
+                      shake_seed=1):
+    """Ten side chains of 1aba omitted (occupancy 0 beyond CB), the rest of the model
+    shaken by `shake` A rms (an unfinished model): for each map type, the correlation of
+    the plain map and of the averaged kick map with the deposited model's Fcalc map
+    within 1.5 A of each omitted side chain, averaged over the side chains."""
     from mainpy.xtal.maps import atom_mask, map_correlation
     s = Session(out=io.StringIO())
     s.run(f"read coor file {data('xtal/1aba/1aba.pdb')}")
     s.run(f"read refl file {data('xtal/1aba/1aba.mtz')}")
-    if reso:
-        s.run(f"refl reso 40 {reso}")
     full = s.atoms
     s.run("refl phase; make map 9 fcalc")             # the deposited model's map
-    a = full
-    omit = (a.resseq == resseq) & ~a.het & ~np.isin(a.name, ["N", "CA", "C", "O", "CB"])
-    occ = full.occ.copy()
-    occ[omit] = 0.0
-    s.model.atoms = full.replace(occ=occ)
-    s.run(f"refl phase; make map 5 2mfodfc; make map 8 kick = {amplitude:g} count {count} "
-          "seed 1")
-    mask = atom_mask(s.maps[9], full.xyz[omit], 1.5)
-    return {"residue": f"{a.resname[omit][0]} {resseq}", "atoms": int(omit.sum()),
-            "cc_2mfodfc": map_correlation(s.maps[5], s.maps[9], mask),
-            "cc_kick": map_correlation(s.maps[8], s.maps[9], mask)}
+    side = ~full.het & ~np.isin(full.name, ["N", "CA", "C", "O", "CB"])
+    groups = [side & (full.resseq == r) for r in omitted]
+    omit = np.logical_or.reduce(groups)
+    occ = np.where(omit, 0.0, full.occ)
+    d = np.random.default_rng(shake_seed).normal(size=full.xyz.shape) * shake / np.sqrt(3)
+    s.model.atoms = full.replace(occ=occ, xyz=full.xyz + d)
+    s.run("refl phase")
+    masks = [atom_mask(s.maps[9], full.xyz[g], 1.5) for g in groups]
+    out = {"residues": [f"{full.resname[g][0]} {r}" for g, r in zip(groups, omitted)],
+           "atoms": int(omit.sum()), "r_free": s.variables["R_FREE"]}
+    for kind in KICK_MAP_KINDS:
+        s.run(f"make map 5 {kind}; make map 8 kick = {amplitude:g} count {count} seed 1 "
+              f"type {kind}")
+        out[kind] = {m: float(np.mean([map_correlation(s.maps[n], s.maps[9], k)
+                                       for k in masks]))
+                     for m, n in (("plain", 5), ("kick", 8))}
+    return out
 
 
 # ---------------------------------------------------------------------------- 3. free kick

@@ -47,16 +47,28 @@ def test_kick_ensemble_against_plain_minimization(data, monlib_dir):
     assert mean("best", "r_free") < mean("plain", "r_free") - 0.004
 
 
-def test_averaged_kick_map_at_an_omitted_side_chain(data):
-    r = K.kick_map_omit(data, resseq=22)
-    print(f"\n{r['residue']} side chain ({r['atoms']} atoms) omitted: CC with the deposited "
-          f"model's map, 2mFo-DFc {r['cc_2mfodfc']:.3f}, averaged kick map "
-          f"{r['cc_kick']:.3f}")
-    # measured: the kick map is NOT better here (ARG 22: 0.849 vs 0.832; LYS 13 0.725 vs
-    # 0.734, LEU 63 0.745 vs 0.739): at 1.45 A an omitted side chain leaves little model
-    # bias (the omit map's CC with the full model's own 2mFo-DFc is 0.994), and averaging
-    # kicked models blurs the map. What holds: it is as good to within 0.03.
-    assert r["cc_kick"] > r["cc_2mfodfc"] - 0.03
+def test_averaged_kick_maps_at_omitted_side_chains(data):
+    # ten side chains omitted, the rest shaken by 0.4 A (R-free 0.39); CC with the
+    # deposited model's map at the omitted side chains, plain map and kick map (10
+    # models kicked by up to 0.5 A), for each map type
+    r = K.kick_maps_omitted(data, shake=0.4)
+    print(f"\n{len(r['residues'])} side chains ({r['atoms']} atoms) omitted, R-free "
+          f"{r['r_free']:.4f}")
+    for kind in K.KICK_MAP_KINDS:
+        print(f"  {kind:>8}: plain {r[kind]['plain']:.4f}  kick {r[kind]['kick']:.4f}")
+    # measured: unweighted kick maps gain on their plain maps (2Fo-Fc 0.7445 -> 0.7694,
+    # Fo-Fc 0.6821 -> 0.7081; over shake seeds 1-3 and shakes 0.25-0.6 A, +0.003 to
+    # +0.032), closing about half the gap to the sigmaA-weighted maps: the kicks act as
+    # a numerical maximum-likelihood weighting (Praznikar et al. 2009). sigmaA-weighted
+    # kick maps equal their plain maps (2mFo-DFc 0.7920 both; within 0.006 on every
+    # shake tried, lower with larger kicks): the claim that they show the omitted atoms
+    # better is NOT borne out on these data.
+    for kind in ("2fofc", "fofc"):
+        assert r[kind]["kick"] > r[kind]["plain"] + 0.01
+    for kind in ("2mfodfc", "mfodfc"):
+        assert abs(r[kind]["kick"] - r[kind]["plain"]) < 0.01
+    assert r["2fofc"]["kick"] < r["2mfodfc"]["plain"]
+    assert r["fofc"]["kick"] < r["mfodfc"]["plain"]
 
 
 def test_free_kick_target_without_the_free_set(data, monlib_dir):
