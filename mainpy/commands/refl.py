@@ -39,16 +39,18 @@ def _fmodel_key(session):
     return (id(session.reflections), id(session.model), x["reso"], x["solv_flat"], x["aniso"])
 
 
-def rephase(session):
+def rephase(session, cold: bool = False):
     """RE_PHASE: Fcalc of the current model, bulk-solvent mask, scales; sets R_WORK/R_FREE.
 
     With the same data, model and settings as the last RE_PHASE, the scale fit starts
     from the last scales (a warm start) on a shallow copy of the last Fmodel: update()
-    replaces its arrays, so the one a failed sentence leaves behind is never touched."""
+    replaces its arrays, so the one a failed sentence leaves behind is never touched.
+    ``cold`` fits the scales from scratch (the same figures as any fresh fit of this
+    model: a warm start may end up to ~5e-4 in R away after a large change)."""
     import copy
     key = _fmodel_key(session)
     old = session.fmodel
-    if old is not None and getattr(old, "session_key", None) == key:
+    if not cold and old is not None and getattr(old, "session_key", None) == key:
         fm = copy.copy(old).update(session.atoms)
     else:
         fm = new_fmodel(session)

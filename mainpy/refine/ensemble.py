@@ -12,6 +12,7 @@ coordinate deviation of each member from the best one.
     print(res.report())
 
 or from a shell:  python -m mainpy.refine.ensemble model.pdb data.mtz out_dir -n 4
+or at the prompt (the session's model and data):  ensemble runs 4
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Member:
     r_work: float
     r_free: float
     xyz: np.ndarray = field(repr=False)
+    b: np.ndarray = field(repr=False, default=None)
     log: str = field(default="", repr=False)
 
     @property
@@ -72,13 +74,14 @@ class EnsembleResult:
         return "\n".join(lines)
 
 
-def _run_member(model, data, out_dir, seed, macro, monlib, variables) -> Member:
+def _run_member(model, data, out_dir, seed, macro, monlib, variables,
+                dictionaries=()) -> Member:
     """One member in a fresh session (runs in a worker process)."""
     from mainpy.session import Session
     out = io.StringIO()
     s = Session(out=out)
-    if monlib:
-        s.run(f'read mono "{monlib}"')
+    for path in ([monlib] if monlib else []) + list(dictionaries):
+        s.run(f'read mono "{path}"')
     for k, v in (variables or {}).items():
         s.variables[k] = str(v)
     s.variables["KICK_SEED"] = str(int(seed))
@@ -86,14 +89,19 @@ def _run_member(model, data, out_dir, seed, macro, monlib, variables) -> Member:
     s.variables["ENS_MODEL"], s.variables["ENS_DATA"], s.variables["ENS_OUT"] = \
         str(model), str(data), path
     s.run(f"<{macro} ENS_MODEL ENS_DATA ENS_OUT")
-    rw, rf = s.fmodel.r_factors()
-    return Member(int(seed), path, float(rw), float(rf), s.atoms.xyz.copy(), out.getvalue())
+    from mainpy.commands.refl import rephase
+    # of the final model, whatever the macro did; scales fitted from scratch, so the
+    # session that takes this model over gets the same figures
+    rw, rf = rephase(s, cold=True).r_factors()
+    return Member(int(seed), path, float(rw), float(rf), s.atoms.xyz.copy(), s.atoms.b.copy(),
+                  out.getvalue())
 
 
 def run_ensemble(model, data, out_dir, seeds=(1, 2, 3, 4), macro: str = "kick_refine",
                  monlib=None, variables: dict | None = None, workers: int | None = None,
-                 best_name: str = "best.pdb") -> EnsembleResult:
-    """Run ``macro`` once per seed in parallel processes; keep the best by R-free."""
+                 best_name: str = "best.pdb", dictionaries=()) -> EnsembleResult:
+    """Run ``macro`` once per seed in parallel processes; keep the best by R-free.
+    ``monlib`` is a monomer library folder, ``dictionaries`` more monomer CIFs."""
     seeds = [int(x) for x in seeds]
     if not seeds:
         raise ValueError("an ensemble needs at least one seed")
@@ -101,8 +109,9 @@ def run_ensemble(model, data, out_dir, seeds=(1, 2, 3, 4), macro: str = "kick_re
     out_dir.mkdir(parents=True, exist_ok=True)
     model, data = os.path.abspath(model), os.path.abspath(data)
     monlib = os.path.abspath(monlib) if monlib else None
+    dictionaries = tuple(os.path.abspath(p) for p in dictionaries)
     workers = workers or min(len(seeds), os.cpu_count() or 1)
-    args = [(model, data, str(out_dir.resolve()), sd, macro, monlib, variables)
+    args = [(model, data, str(out_dir.resolve()), sd, macro, monlib, variables, dictionaries)
             for sd in seeds]
     if workers == 1:
         members = [_run_member(*a) for a in args]
