@@ -13,8 +13,8 @@ DEFAULT_SPACING = 0.7
 _KINDS = ("zero", "set", "from", "2fofc", "fofc", "3fo2fc", "mfodfc", "2mfodfc", "fcalc",
           "mask", "flatten", "sigma", "kick")
 _COEFFICIENTS = ("2fofc", "fofc", "3fo2fc", "mfodfc", "2mfodfc", "fcalc")
-#: the maps an averaged kick map can average: sigmaA-weighted or unweighted
-_KICK_KINDS = ("2mfodfc", "mfodfc", "2fofc", "fofc")
+#: the maps an averaged kick map can average (sigmaA-weighted or unweighted), as echoed
+_KICK_KINDS = {"2mfodfc": "2mFo-DFc", "mfodfc": "mFo-DFc", "2fofc": "2Fo-Fc", "fofc": "Fo-Fc"}
 
 
 def grid_shape_for(session):
@@ -135,9 +135,6 @@ def _make_map(session, args):
     session.echo(f" map {n}: {msg}")
 
 
-_KIND_NAMES = {"2mfodfc": "2mFo-DFc", "mfodfc": "mFo-DFc", "2fofc": "2Fo-Fc", "fofc": "Fo-Fc"}
-
-
 def _kick_map(session, n, args):
     """MAKE MAP n KICK [= r] [COUNT k] [SEED s] [TYPE kind]: the averaged kick map of the
     selected atoms' kicked copies (all atoms without a selection)."""
@@ -163,7 +160,7 @@ def _kick_map(session, n, args):
                     aniso=session.xtal["aniso"], moving=moving)
     put_map(session, n, grid)
     a = np.asarray(grid.array)
-    session.echo(f" map {n}: averaged {_KIND_NAMES[kind]} kick map of {count} models kicked "
+    session.echo(f" map {n}: averaged {_KICK_KINDS[kind]} kick map of {count} models kicked "
                  f"by up to {r:g} A "
                  f"({int(moving.sum())} atoms kicked), grid {grid.nu}x{grid.nv}x{grid.nw}, "
                  f"sigma {a.std():.4g}")
