@@ -15,12 +15,12 @@ DEFAULT_DIR = "ensemble"
 
 
 def _ensemble(session, args):
-    import os
     import re
     import shutil
     from pathlib import Path
 
     from mainpy.commands.refl import data_in_use, rephase
+    from mainpy.fileio import atomic_write
     from mainpy.lang.interpreter import find_macro
     from mainpy.model import model as M
     from mainpy.refine.ensemble import run_ensemble
@@ -59,9 +59,7 @@ def _ensemble(session, args):
         raise MainpyError(f"the members' models have {len(best.xyz)} atoms, the session's "
                           f"{len(atoms)}; the best one is in {res.best_path} (read coor)")
     if "file" in args:
-        tmp = f"{args['file']}.part"
-        shutil.copyfile(res.best_path, tmp)
-        os.replace(tmp, args["file"])
+        atomic_write(args["file"], lambda tmp: shutil.copyfile(res.best_path, tmp))
     session.model.atoms = atoms.replace(xyz=best.xyz.copy(), b=best.b.copy())
     fm = rephase(session, cold=True)       # as the member fitted it
     session.variables["ENS_BEST_SEED"] = str(best.seed)

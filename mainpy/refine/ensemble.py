@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mainpy.fileio import atomic_write
+
 
 @dataclass
 class Member:
@@ -125,7 +127,7 @@ def run_ensemble(model, data, out_dir, seeds=(1, 2, 3, 4), macro: str = "kick_re
     rms = np.array([float(np.sqrt(((m.xyz - best.xyz) ** 2).sum(axis=1).mean()))
                     for m in members])
     best_path = str(out_dir / best_name)
-    shutil.copyfile(best.path, best_path)
+    atomic_write(best_path, lambda tmp: shutil.copyfile(best.path, tmp))
     return EnsembleResult(members, best, best_path, rms)
 
 
