@@ -38,7 +38,7 @@ def data_root() -> Path:
 
 _MAINPY_RUN = """
 import io, json, sys, time
-from mainpy.commands.minimize import report_figures
+from mainpy.app.refinement import report_figures
 from mainpy.session import Session
 mono, model, mtz, out = sys.argv[1:5]
 for run in ("cold", "warm"):

@@ -125,12 +125,12 @@ def simulate(st: gemmi.Structure, rng) -> gemmi.Mtz:
 def regularize(st: gemmi.Structure, monlib):
     """The model after geometry-only minimization with mainpy's own restraints."""
     from mainpy.restraints.energy import Energy
-    from mainpy.restraints.minimize import minimize_geometry
+    from mainpy.refine.driver import regularize as minimize_restraints
     from mainpy.restraints.monlib import load_monlib
     lib = load_monlib(sorted(set(HELIX_1 + HELIX_2)), str(DICTIONARY))
     atoms = from_structure(st)
     energy = Energy.from_structure(st, lib, atoms=atoms)
-    return minimize_geometry(atoms, energy, steps=40).atoms
+    return minimize_restraints(atoms, energy, steps=40).atoms
 
 
 def main():

@@ -17,6 +17,18 @@ _os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 __all__ = ["Session", "__version__"]
 
 
+def _declare_commands() -> None:
+    """Import the command families: each declares its commands in the registry."""
+    from mainpy.commands import load_all
+    load_all()
+
+
+# the language knows no command: it asks this loader for them on first use
+from mainpy.lang.registry import add_loader as _add_loader  # noqa: E402 - after the env
+
+_add_loader(_declare_commands)
+
+
 def __getattr__(name):
     if name == "Session":
         from mainpy.session import Session

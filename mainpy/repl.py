@@ -107,10 +107,10 @@ def run_and_report(session, text: str) -> bool:
 
 
 def _keywords() -> list[str]:
-    from mainpy.lang.parser import _ATOM_SUB, _RESI_SUB, _TAGS
     from mainpy.lang.registry import registry
+    from mainpy.lang.selection_words import all_words
 
-    words = set(_TAGS) | set(_ATOM_SUB) | set(_RESI_SUB) | {"end", "key", "distance"}
+    words = all_words()
 
     def walk_clauses(clauses):
         for c in clauses:

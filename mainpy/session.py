@@ -2,7 +2,13 @@
 
 Model (atoms as arrays), keys, variables, save points, maps, reflections, settings and
 the journal live here and nowhere else; commands change them, the graphics window and
-the Python API only read them. `Session.run` is the entry for command text.
+the Python API only read them (the window changes them through sentences). `Session.run`
+is the entry for command text.
+
+The state is declared once, in `STATE`: each field with its value in a new session and
+how it is kept for rollback and compared in the fingerprint, so `state()`,
+`restore_state()` and `fingerprint()` cannot forget a field. What a session holds that
+is not state (where it prints, the interpreter, hooks) is listed in `NOT_STATE`.
 """
 
 from __future__ import annotations
@@ -11,12 +17,13 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 from mainpy.errors import ScienceError
+from mainpy.lang.selection_words import BUILTIN_KEYS
 
-#: keys that always exist: what MINIMIZE moves and what the window shows (all atoms
-#: unless the user defines them)
-BUILTIN_KEYS = ("active", "image")
+__all__ = ["BUILTIN_KEYS", "Key", "Session", "STATE", "NOT_STATE", "KINDS", "Field", "Kind",
+           "default_terms"]
 
 
 @dataclass
@@ -25,6 +32,157 @@ class Key:
 
     expr: object
     mask: object
+
+
+def default_terms() -> dict:
+    """ENER's settings in a new session: every restraint term on with scale 1; the data
+    terms off until switched on."""
+    out = {t: {"on": True, "scale": 1.0} for t in ("bond", "angle", "torsion", "chiral",
+                                                   "plane", "nonbonded", "adp")}
+    out["xray"] = {"on": False, "scale": 1.0, "target": "ml"}
+    out["dens"] = {"on": False, "scale": 1.0, "map": None}
+    out["diff"] = {"on": False, "scale": 1.0, "map": None}
+    return out
+
+
+# ---------------------------------------------------------------------------- kinds of state
+
+class Same:
+    """Equal only to the same object: how an object that commands replace (and never
+    change) enters the fingerprint. It holds the object, so no other can take its id."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __eq__(self, other):
+        return isinstance(other, Same) and other.obj is self.obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+    def __repr__(self):
+        return f"Same({type(self.obj).__name__} at {id(self.obj):#x})"
+
+
+def _digest(arr) -> tuple:
+    """An array's shape, type and the SHA-1 of its bytes (None stays None)."""
+    if arr is None:
+        return None
+    import hashlib
+
+    import numpy as np
+    a = np.ascontiguousarray(arr)
+    return a.shape, a.dtype.str, hashlib.sha1(a.tobytes()).hexdigest()
+
+
+def _sorted(items):
+    return sorted(items, key=lambda kv: str(kv[0]))
+
+
+def _save_model(model):
+    return model, (model.atoms if model is not None else None)
+
+
+def _restore_model(kept):
+    model, atoms = kept
+    if model is not None:
+        model.atoms = atoms
+    return model
+
+
+def _print_model(model):
+    if model is None:
+        return None
+    from mainpy.model.atoms import MUTABLE
+    a = model.atoms
+    return Same(model), tuple((k, _digest(getattr(a, k))) for k in MUTABLE)
+
+
+def _same(x):
+    return x
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a kind of state is kept before a sentence (and put back if it fails), and
+    what of it the fingerprint compares. `changes` says what a command may do to it."""
+
+    name: str
+    changes: str
+    save: Callable[[Any], Any]
+    print: Callable[[Any], Any]
+    restore: Callable[[Any], Any] = _same
+
+
+VALUE = Kind("value", "replaced (numbers, strings, tuples, None)", _same, _same)
+OBJECT = Kind("object", "replaced by another object, never changed in place", _same,
+              lambda x: None if x is None else Same(x))
+DICT = Kind("dict", "entries added, replaced or removed; the values are plain values",
+            dict, lambda d: tuple(_sorted(d.items())))
+DICT_OF_OBJECTS = Kind("dict of objects", "entries added, replaced or removed; the "
+                       "objects themselves never changed in place", dict,
+                       lambda d: tuple((k, Same(v)) for k, v in _sorted(d.items())))
+LIST = Kind("list", "items added or removed; the items are plain values", list, tuple)
+TABLE = Kind("table", "a dict of dicts of plain values, changed at any level",
+             lambda d: {k: dict(v) for k, v in d.items()},
+             lambda d: tuple((k, tuple(_sorted(v.items()))) for k, v in _sorted(d.items())))
+KEYS = Kind("keys", "keys added, removed or replaced; a key's expression or mask "
+            "replaced (a mask is never changed in place)",
+            lambda d: {k: Key(v.expr, v.mask) for k, v in d.items()},
+            lambda d: tuple((k, v.expr, _digest(v.mask)) for k, v in _sorted(d.items())))
+MODEL = Kind("model", "replaced, or its atoms replaced (atom arrays are replaced, never "
+             "changed in place; every one of mainpy.model.atoms.MUTABLE is compared)",
+             _save_model, _print_model, _restore_model)
+
+KINDS = (VALUE, OBJECT, DICT, DICT_OF_OBJECTS, LIST, TABLE, KEYS, MODEL)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One piece of session state: its attribute, its value in a new session, its kind."""
+
+    name: str
+    new: Callable[[], Any]
+    kind: Kind
+    help: str
+
+
+#: every piece of state a command may change; a failed sentence puts all of it back
+STATE: tuple[Field, ...] = (
+    Field("variables", dict, DICT, "SET VARI: name -> value"),
+    Field("keys", dict, KEYS, "KEY: name -> Key (ACTIVE and IMAGE are all atoms until set)"),
+    Field("model", lambda: None, MODEL, "the model (mainpy.model.model.Model)"),
+    Field("saved", dict, DICT_OF_OBJECTS, "SAVE COOR points: name -> arrays"),
+    Field("maps", dict, DICT_OF_OBJECTS, "map number -> gemmi.FloatGrid"),
+    Field("reflections", lambda: None, OBJECT,
+          "READ REFL (mainpy.xtal.reflections.Reflections)"),
+    Field("fmodel", lambda: None, OBJECT, "the last re-phasing (mainpy.xtal.fmodel.Fmodel)"),
+    Field("map_coefficients", lambda: None, OBJECT, "from FOURIER ... FORWARD"),
+    Field("xtal", lambda: {"shel": 10, "reso": (None, None), "solv_flat": True,
+                           "aniso": True, "weights": "sigma"}, DICT, "REFL's settings"),
+    Field("monlib_path", lambda: None, VALUE, "READ MONO: a library folder"),
+    Field("extra_cifs", list, LIST, "READ MONO FILE.cif: extra dictionaries"),
+    Field("library", lambda: None, OBJECT, "mainpy.restraints.monlib.MonomerLibrary"),
+    Field("restraints", lambda: None, OBJECT, "DEFINE ... BY TOPO: restraint arrays"),
+    Field("energy", lambda: None, OBJECT, "the restraint energy of those restraints"),
+    Field("ener", default_terms, TABLE, "ENER: each term's on/off, scale, map, target"),
+    Field("data_weight", lambda: None, VALUE, "(data terms, weight) of the last run"),
+    Field("verbose", lambda: 1, VALUE, "SET VERBOSE: how much is printed"),
+    Field("debug", lambda: False, VALUE, "SET DEBUG: show tracebacks of internal errors"),
+)
+
+#: what a session holds that is not state: never put back after a failed sentence
+NOT_STATE: dict[str, str] = {
+    "out": "where the session prints",
+    "journal": "the file the prompt's sentences are written to",
+    "stop": "the stop flag: set to end a minimization after its step",
+    "observers": "called with the session after model changes (the window)",
+    "step_hooks": "called during a minimization after every step: hook(session, step, "
+                  "atoms, shown), shown on WRITE_STEP steps (the window redraws then)",
+    "interpreter": "runs the sentences (macros, the include chain, deferred sentences)",
+}
 
 
 class Session:
@@ -38,33 +196,15 @@ class Session:
 
     def __init__(self, out=None, journal: str | Path | None = None, verbose: int = 1,
                  debug: bool = False):
-        self.variables: dict[str, object] = {}
-        self.keys: dict[str, Key] = {}
-        self.model = None                 # mainpy.model.model.Model
-        self.saved: dict[str, dict] = {}  # save points: name -> arrays
-        self.maps: dict[int, object] = {}       # map number -> gemmi.FloatGrid
-        self.reflections = None                 # mainpy.xtal.reflections.Reflections
-        self.fmodel = None                      # the last RE_PHASE (mainpy.xtal.fmodel.Fmodel)
-        self.map_coefficients = None            # from FOURIER ... FORWARD
-        self.xtal = {"shel": 10, "reso": (None, None), "solv_flat": True, "aniso": True,
-                     "weights": "sigma"}
-        self.monlib_path = None                 # READ MONO: a library folder
-        self.extra_cifs: list[str] = []         # READ MONO FILE.cif: extra dictionaries
-        self.library = None                     # mainpy.restraints.monlib.MonomerLibrary
-        self.restraints = None                  # DEFINE ... BY TOPO: restraint arrays
-        self.energy = None                      # the restraint energy of those restraints
-        from mainpy.commands.ener import default_terms
-        self.ener = default_terms()             # ENER: each term's on/off, scale, map, target
-        self.data_weight = None                 # (data terms, weight) of the last run
-        self.out = out if out is not None else sys.stdout
+        for f in STATE:
+            setattr(self, f.name, f.new())
         self.verbose = verbose
         self.debug = debug
+        self.out = out if out is not None else sys.stdout
         self.journal = Path(journal) if journal else None
         from mainpy.refine.stop import StopFlag
-        self.stop = StopFlag()                  # set to end a minimization after its step
-        self.observers: list = []               # called with the session after model changes
-        # called during a minimization after every step: hook(session, step, atoms, shown)
-        # where shown is True on WRITE_STEP steps (the window redraws then)
+        self.stop = StopFlag()
+        self.observers: list = []
         self.step_hooks: list = []
         from mainpy.lang.interpreter import Interpreter
         self.interpreter = Interpreter(self)
@@ -74,17 +214,29 @@ class Session:
         """Run command text (sentences separated by new lines or ';')."""
         self.interpreter.run_text(text, name)
 
+    def run_soon(self, text: str, name: str = "<window>") -> bool:
+        """Run text now or, while a sentence runs (a click in the window during a
+        minimization), once it has ended. Errors are printed, not raised: nobody waits
+        for this text. True if it ran now."""
+        return self.interpreter.run_soon(text, name)
+
     def run_file(self, path: str | Path, args=()) -> None:
         """Run a macro file as `<path args` would."""
         self.interpreter.run_file(Path(path), [str(a) for a in args])
 
     # ------------------------------------------------------------------ output
+    def stream(self):
+        """Where printing goes now: `out`, except that the terminal's stdout is looked up
+        when printing (the prompt patches it while it waits, so that what a click in the
+        window prints appears above the prompt line)."""
+        return sys.stdout if self.out is sys.__stdout__ else self.out
+
     def echo(self, text: str = "", level: int = 1) -> None:
         if self.verbose >= level:
-            print(text, file=self.out)
+            print(text, file=self.stream(), flush=True)
 
     def warn(self, text: str) -> None:
-        print(f"warning: {text}", file=self.out)
+        print(f"warning: {text}", file=self.stream(), flush=True)
 
     def notify(self) -> None:
         """Tell observers (the graphics window) that the model changed."""
@@ -161,50 +313,13 @@ class Session:
 
     # ------------------------------------------------------------------ transactions
     def state(self) -> dict:
-        """What a failed sentence must leave as it was (shallow: commands replace arrays)."""
-        return {
-            "variables": dict(self.variables),
-            "keys": {k: Key(v.expr, v.mask) for k, v in self.keys.items()},  # masks are replaced, never changed
-            "model": self.model,
-            "atoms": self.model.atoms if self.model is not None else None,
-            "saved": dict(self.saved),
-            "maps": dict(self.maps),
-            "reflections": self.reflections,
-            "fmodel": self.fmodel,
-            "map_coefficients": self.map_coefficients,
-            "xtal": dict(self.xtal),
-            "monlib_path": self.monlib_path,
-            "extra_cifs": list(self.extra_cifs),
-            "library": self.library,
-            "restraints": self.restraints,
-            "energy": self.energy,
-            "ener": {k: dict(v) for k, v in self.ener.items()},
-            "data_weight": self.data_weight,
-            "verbose": self.verbose,
-            "debug": self.debug,
-        }
+        """What a failed sentence must put back: every field of STATE, kept as its kind
+        says (shallow: commands replace arrays and objects, they do not change them)."""
+        return {f.name: f.kind.save(getattr(self, f.name)) for f in STATE}
 
     def restore_state(self, st: dict) -> None:
-        self.variables = st["variables"]
-        self.keys = st["keys"]
-        self.model = st["model"]
-        if self.model is not None:
-            self.model.atoms = st["atoms"]
-        self.saved = st["saved"]
-        self.maps = st["maps"]
-        self.reflections = st["reflections"]
-        self.fmodel = st["fmodel"]
-        self.map_coefficients = st["map_coefficients"]
-        self.xtal = st["xtal"]
-        self.monlib_path = st["monlib_path"]
-        self.extra_cifs = st["extra_cifs"]
-        self.library = st["library"]
-        self.restraints = st["restraints"]
-        self.energy = st["energy"]
-        self.ener = st["ener"]
-        self.data_weight = st["data_weight"]
-        self.verbose = st["verbose"]
-        self.debug = st["debug"]
+        for f in STATE:
+            setattr(self, f.name, f.kind.restore(st[f.name]))
 
     @contextmanager
     def transaction(self, keep=()):
@@ -220,20 +335,6 @@ class Session:
             raise
 
     def fingerprint(self) -> tuple:
-        """A value that changes whenever the user-visible state changes (for tests)."""
-        import hashlib
-        h = hashlib.sha1()
-        if self.model is not None:
-            a = self.model.atoms
-            for arr in (a.xyz, a.b, a.occ, a.charge, a.weight):
-                h.update(arr.tobytes())
-        keys = tuple(sorted((k, v.mask.tobytes() if v.mask is not None else b"")
-                            for k, v in self.keys.items()))
-        return (h.hexdigest(), tuple(sorted(self.variables.items(), key=str)), keys,
-                id(self.model), tuple(sorted(self.saved)),
-                tuple((k, id(v)) for k, v in sorted(self.maps.items())),
-                id(self.reflections), id(self.fmodel), id(self.map_coefficients),
-                tuple(sorted(self.xtal.items())), self.verbose, self.debug,
-                id(self.library), id(self.restraints), id(self.energy), self.monlib_path,
-                tuple(self.extra_cifs), self.data_weight,
-                tuple((k, tuple(sorted(v.items()))) for k, v in sorted(self.ener.items())))
+        """A value that changes whenever the state changes (for tests): every field of
+        STATE as its kind compares it."""
+        return tuple((f.name, f.kind.print(getattr(self, f.name))) for f in STATE)

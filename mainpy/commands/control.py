@@ -3,23 +3,6 @@
 from mainpy.lang.interpreter import QuitSignal, ReturnSignal
 from mainpy.lang.registry import Rest, command, registry
 
-SELECTION_HELP = """\
-SELE ... END: a selection (one boolean per atom)
-
-  operators  .AND. .OR. .XOR. (infix, left to right)  .NOT. (prefix, binds tighter)
-             abbreviated as MAIN writes them: .a .o .x .n ; parentheses group
-  ALL, NONE
-  ATOM NAME n...   ATOM NUMB i [: j] ...   ATOM ELEM e...
-  RESI NAME r...   RESI NUMB i [: j] ...
-  SEGM NAME s...   (segment = segid where the file has one, else the chain)
-  ALTL a...        TEMP lo hi      OCCU lo hi
-  AROUND KEY k DIST r   (through crystal symmetry)
-  BY RESI term | BY SEGM term   (widen to whole residues / segments)
-  KEY name, or the key name alone (a key wins over a built-in word of the same name)
-  names are case-sensitive; wildcards: * any run of characters, % one character
-
-  example: set charge sele resi name ARG LYS ASP GLU .a .not atom name C N CA O end 0.0"""
-
 
 def _help(session, args):
     words = args.get("command") or []
@@ -33,7 +16,8 @@ def _help(session, args):
         session.echo("  help selection   the selection language (sele ... end)")
         return
     if words[0].lower() in ("sele", "select", "selection"):
-        session.echo(SELECTION_HELP)
+        from mainpy.lang.selection_words import help_text
+        session.echo(help_text())
         return
     node = reg.find(words)
     if node is None:

@@ -1,11 +1,54 @@
 """IMAGE: the graphics window (vispy; the toolkit comes with `pip install 'mainpy[gui]'`)."""
 
+from mainpy.errors import MainpyError
 from mainpy.lang.registry import Clause, File, Int, Real, Sele, command
 
 
 def _image(session, args):
-    from mainpy.graphics.control import image_command
-    image_command(session, args)
+    """IMAGE ON|OFF | SHOW sele | MAP n | LEVEL s | CENTER sele | SAVE file.
+
+    Everything asked for is checked before the window is touched; the graphics put
+    their settings back themselves if opening, drawing or saving fails, and the
+    transaction puts back key IMAGE.
+    """
+    from dataclasses import replace
+
+    from mainpy.graphics.control import describe, graphics
+    g = graphics(session)
+    new = replace(g.settings)
+    said = []
+    if "map" in args:
+        from mainpy.app.maps import get_map
+        get_map(session, args["map"])
+        new.map = args["map"]
+    if "level" in args:
+        new.level = float(args["level"])
+    if "center" in args:
+        mask = session.select(args["center"].get("sele"))
+        if not mask.any():
+            raise MainpyError("the CENTER selection has no atoms")
+        c = session.atoms.xyz[mask].mean(axis=0)
+        new.center = tuple(float(x) for x in c)
+        said.append(f"centre ({c[0]:.2f} {c[1]:.2f} {c[2]:.2f}), {int(mask.sum())} atoms")
+    if "show" in args:
+        from mainpy.session import Key
+        expr = args["show"].get("sele")
+        mask = session.select(expr)
+        session.keys["image"] = Key(expr, mask)
+        said.append(f"showing {int(mask.sum())} atoms (key IMAGE)")
+        if not mask.any():
+            session.warn("the IMAGE selection has no atoms")
+    said += g.apply(new, on="on" in args, off="off" in args, save=args.get("save"))
+    if new.map is not None and ("map" in args or "level" in args):
+        grid = session.maps.get(new.map)
+        if grid is not None:
+            from mainpy.graphics.contour import level_value
+            said.append(f"map {new.map} at {new.level:g} sigma "
+                        f"(level {level_value(grid, new.level):.4g})")
+    if not args.names():
+        said.append(describe(session, g))
+    for line in said:
+        session.echo(f" image: {line}")
 
 
 command("image", help="the graphics window: on/off, what it shows, its centre, pictures",

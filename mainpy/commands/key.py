@@ -2,7 +2,8 @@
 
 from mainpy.errors import MainpyError
 from mainpy.lang.registry import Clause, Name, Sele, command
-from mainpy.session import BUILTIN_KEYS, Key
+from mainpy.lang.selection_words import BUILTIN_KEYS
+from mainpy.session import Key
 
 
 def _key(session, args):
@@ -23,6 +24,8 @@ def _key(session, args):
     if "sele" not in args:
         raise MainpyError(f"KEY {name} needs a selection (sele ... end) or DROP")
     expr = args["sele"]
+    if name in session.keys:
+        expr = _inline(expr, name, session.keys[name].expr)
     if session.model is None:
         from mainpy.model.selection import key_names
         missing = sorted(k for k in key_names(expr) if k not in session.keys)
@@ -37,6 +40,22 @@ def _key(session, args):
     session.echo(f" key {name}: {n} atoms")
     if n == 0:
         session.warn(f"key {name} selects no atoms")
+
+
+def _inline(node, name, old):
+    """A key defined from itself (`key picked sele key picked .or. ... end`) takes its
+    former expression in place of its name, so it is evaluated again for a new model
+    as it was meant and not from its own stale mask."""
+    from mainpy.model import selection as S
+    if isinstance(node, S.KeyRef) and node.name == name:
+        return old
+    if isinstance(node, S.Not):
+        return S.Not(_inline(node.arg, name, old))
+    if isinstance(node, S.By):
+        return S.By(node.unit, _inline(node.arg, name, old))
+    if isinstance(node, S.BinOp):
+        return S.BinOp(node.op, _inline(node.left, name, old), _inline(node.right, name, old))
+    return node
 
 
 def _check_key(static, parsed):
@@ -58,6 +77,8 @@ command("key", help="store a selection under a name; DROP it; INIT removes all k
         exclusive=(("sele", "drop", "init"),), needs=(("sele", "drop", "init"),),
         action=_key, check=_check_key,
         details="ACTIVE (what MINIMIZE moves) and IMAGE (what the window shows) are all "
-                "atoms\nuntil you define them. A key wins over a selection word of the same name.",
+                "atoms\nuntil you define them. A key wins over a selection word of the same "
+                "name.\nA key defined from itself (key k sele k .or. ... end) keeps its former\n"
+                "expression in place of its name.",
         examples=("key model_part select segm name DM_* end", "key model_part drop",
                   "key init"))

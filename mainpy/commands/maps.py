@@ -4,70 +4,15 @@ Maps are numbered grids over the unit cell. Every operation makes a new grid and
 in place only when it has succeeded, so a failed sentence leaves the maps as they were.
 """
 
+from mainpy.app.maps import get_map, grid_shape_for, put_map, working_copy
 from mainpy.errors import MainpyError, ScienceError
 from mainpy.lang.registry import Choice, Clause, Int, Real, Sele, command
-
-#: grid spacing used when there are no reflections to choose it from
-DEFAULT_SPACING = 0.7
 
 _KINDS = ("zero", "set", "from", "2fofc", "fofc", "3fo2fc", "mfodfc", "2mfodfc", "fcalc",
           "mask", "flatten", "sigma", "kick")
 _COEFFICIENTS = ("2fofc", "fofc", "3fo2fc", "mfodfc", "2mfodfc", "fcalc")
 #: the maps an averaged kick map can average (sigmaA-weighted or unweighted), as echoed
 _KICK_KINDS = {"2mfodfc": "2mFo-DFc", "mfodfc": "mFo-DFc", "2fofc": "2Fo-Fc", "fofc": "Fo-Fc"}
-
-
-def grid_shape_for(session):
-    """The grid every map of the session uses: d_min/3 of the data, else 0.7 A."""
-    from mainpy.xtal.maps import grid_shape
-    if session.maps:
-        g = next(iter(session.maps.values()))
-        return (g.nu, g.nv, g.nw)
-    if session.reflections is not None:
-        from mainpy.commands.refl import data_in_use
-        refl = data_in_use(session)
-        return grid_shape(refl.cell, refl.spacegroup, refl.d_min, rate=3.0)
-    model = session.need_model()
-    return grid_shape(model.cell, model.spacegroup, 3 * DEFAULT_SPACING, rate=3.0,
-                      spacing=DEFAULT_SPACING)
-
-
-def _crystal(session):
-    if session.reflections is not None:
-        return session.reflections.cell, session.reflections.spacegroup
-    m = session.need_model()
-    return m.cell, m.spacegroup
-
-
-def new_map(session, value=0.0):
-    import gemmi
-    cell, sg = _crystal(session)
-    g = gemmi.FloatGrid(*grid_shape_for(session))
-    g.unit_cell = cell
-    g.spacegroup = sg
-    g.fill(value)
-    return g
-
-
-def get_map(session, n):
-    if n not in session.maps:
-        have = ", ".join(str(k) for k in sorted(session.maps)) or "none"
-        raise ScienceError(f"no map {n} (maps in memory: {have})")
-    return session.maps[n]
-
-
-def put_map(session, n, grid):
-    """Store grid as map n; all maps must share one grid."""
-    for k, g in session.maps.items():
-        if k != n and (g.nu, g.nv, g.nw) != (grid.nu, grid.nv, grid.nw):
-            raise ScienceError(f"map {n} would have grid {grid.nu}x{grid.nv}x{grid.nw} but "
-                               f"map {k} has {g.nu}x{g.nv}x{g.nw}; maps must share one grid")
-    session.maps[n] = grid
-
-
-def _working_copy(session, n):
-    from mainpy.xtal.maps import copy_map
-    return copy_map(session.maps[n]) if n in session.maps else new_map(session)
 
 
 def _make_map(session, args):
@@ -80,7 +25,7 @@ def _make_map(session, args):
         _kick_map(session, n, args)
         return
     if kind in _COEFFICIENTS:
-        from mainpy.commands.refl import need_fmodel
+        from mainpy.app.phasing import need_fmodel
         fm = need_fmodel(session)
         refl = fm.refl
         coef = fm.map_coefficients(kind)
@@ -91,7 +36,7 @@ def _make_map(session, args):
         session.echo(f" map {n}: {kind.upper()}, grid {grid.nu}x{grid.nv}x{grid.nw}, "
                      f"sigma {a.std():.4g}")
         return
-    g = _working_copy(session, n)
+    g = working_copy(session, n)
     if kind == "zero":
         X.zero_map(g)
         msg = "all points 0"
@@ -140,7 +85,7 @@ def _kick_map(session, n, args):
     selected atoms' kicked copies (all atoms without a selection)."""
     import numpy as np
 
-    from mainpy.commands.refl import data_in_use
+    from mainpy.app.phasing import data_in_use
     from mainpy.xtal.kickmaps import DEFAULT_AMPLITUDE, DEFAULT_COUNT, kick_map
     kick = args["kick"]
     r = kick.get("r", DEFAULT_AMPLITUDE)

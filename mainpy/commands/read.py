@@ -5,20 +5,12 @@ from mainpy.lang.registry import Clause, File, Int, Real, Word, command
 
 
 def _read_coor(session, args):
-    from mainpy.model import model as M
+    from mainpy.app.files import read_model
     fmt = "pdb" if "pdb" in args else "cif" if "cif" in args else None
     path = session.input_path(args["file"])
-    if "append" in args and session.model is not None:
-        st = M.read_structure(path, fmt)
-        new = M.append(session.model, st)
-        how = "appended"
-    else:
-        new = M.load(path, fmt)
-        how = "read"
-    if session.reflections is not None:
-        from mainpy.xtal.fmodel import check_compatible
-        check_compatible(new.cell, new.spacegroup, session.reflections, path)
-    session.set_model(new)
+    append = "append" in args and session.model is not None
+    read_model(session, path, fmt, append)
+    how = "appended" if append else "read"
     m = session.model
     a = m.atoms
     sg = m.spacegroup
@@ -40,23 +32,13 @@ command("read", "coor", help="read a model (PDB or mmCIF); segments are chains (
         action=_read_coor, examples=("read coor file 1abc.pdb", "read coor file x.cif append"))
 
 def _read_refl(session, args):
-    from mainpy.xtal.reflections import read_reflections
-    path = session.input_path(args["file"])
-    refl = read_reflections(path, fobs=args.get("fobs"), sigma=args.get("sigma"),
-                            iobs=args.get("iobs"), free=args.get("free"),
-                            free_value=args.get("free_value", 0))
-    if session.model is not None:
-        from mainpy.xtal.fmodel import check_compatible
-        m = session.model
-        check_compatible(m.cell, m.spacegroup, refl, m.path or "the model")
-    if "reso" in args:
-        lo, hi = max(args["reso"]), min(args["reso"])
-        session.xtal["reso"] = (lo, hi)
-    session.reflections = refl
-    session.fmodel = None
-    session.map_coefficients = None
-    from mainpy.commands.refl import _show_data
-    _show_data(session)
+    from mainpy.app.files import read_data
+    read_data(session, session.input_path(args["file"]), fobs=args.get("fobs"),
+              sigma=args.get("sigma"), iobs=args.get("iobs"), free=args.get("free"),
+              free_value=args.get("free_value", 0), reso=args.get("reso"))
+    from mainpy.app.reports import data_lines
+    for line in data_lines(session):
+        session.echo(line)
 
 
 command("read", "refl", help="read reflections (MTZ or mmCIF): amplitudes or intensities, free flags",
@@ -73,7 +55,7 @@ command("read", "refl", help="read reflections (MTZ or mmCIF): amplitudes or int
         examples=("read refl file data.mtz", "read refl file data.mtz fobs F sigma SIGF free R"))
 
 def _read_map(session, args):
-    from mainpy.commands.maps import put_map
+    from mainpy.app.maps import put_map
     from mainpy.xtal.maps import read_map
     path = session.input_path(args["file"])
     grid = read_map(path)
@@ -87,8 +69,8 @@ command("read", "map", help="read a map (CCP4/MRC) into map n",
         action=_read_map, examples=("read map MAP_ORIG file mir.ccp4",))
 
 def _read_mono(session, args):
-    from mainpy.commands.ener import read_mono
-    read_mono(session, args["path"])
+    from mainpy.app.topology import use_monomers
+    session.echo(use_monomers(session, args["path"]))
 
 
 command("read", "mono", help="use a monomer library folder (CCP4 layout) or add a monomer CIF",

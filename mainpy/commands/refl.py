@@ -1,118 +1,11 @@
 """REFL and FOURIER: reflections, re-phasing (RE_PHASE), R-values; map <-> structure factors."""
 
+from mainpy.app.phasing import data_in_use, need_fmodel, new_fmodel, rephase, set_r_variables
+from mainpy.app.reports import data_lines, fmt, phase_line, r_value_lines
 from mainpy.errors import MainpyError, NotBuiltError, ScienceError
 from mainpy.lang.registry import ON_OFF, Choice, Clause, Int, Name, Real, Sele, command
 
 LATER = "named sets of reflections, a later issue"
-
-
-# ---------------------------------------------------------------------------- shared helpers
-
-def data_in_use(session):
-    """The reflections within the REFL RESO limits (all of them without limits)."""
-    from mainpy.xtal.reflections import select_resolution
-    refl = session.reflections
-    if refl is None:
-        raise ScienceError("no reflections: read them first (read refl file data.mtz)")
-    lo, hi = session.xtal.get("reso", (None, None))
-    return refl if lo is None and hi is None else select_resolution(refl, hi, lo)
-
-
-def new_fmodel(session):
-    """A fresh Fmodel (Fcalc, bulk-solvent mask, scales) of the current model and data."""
-    from mainpy.xtal.fmodel import Fmodel
-    model = session.need_model()
-    refl = data_in_use(session)
-    return Fmodel(refl, model.atoms, model_cell=model.cell, model_spacegroup=model.spacegroup,
-                  model_source=model.path or "the model",
-                  bulk_solvent=session.xtal["solv_flat"], aniso=session.xtal["aniso"])
-
-
-def set_r_variables(session, fm):
-    rw, rf = fm.r_factors()
-    session.variables["R_WORK"] = round(rw, 6)
-    session.variables["R_FREE"] = round(rf, 6)
-
-
-def _fmodel_key(session):
-    x = session.xtal
-    return (id(session.reflections), id(session.model), x["reso"], x["solv_flat"], x["aniso"])
-
-
-def rephase(session, cold: bool = False):
-    """RE_PHASE: Fcalc of the current model, bulk-solvent mask, scales; sets R_WORK/R_FREE.
-
-    With the same data, model and settings as the last RE_PHASE, the scale fit starts
-    from the last scales (a warm start) on a shallow copy of the last Fmodel: update()
-    replaces its arrays, so the one a failed sentence leaves behind is never touched.
-    ``cold`` fits the scales from scratch (the same figures as any fresh fit of this
-    model: a warm start may end up to ~5e-4 in R away after a large change)."""
-    import copy
-    key = _fmodel_key(session)
-    old = session.fmodel
-    if not cold and old is not None and getattr(old, "session_key", None) == key:
-        fm = copy.copy(old).update(session.atoms)
-    else:
-        fm = new_fmodel(session)
-    fm.session_key = key
-    session.fmodel = fm
-    set_r_variables(session, fm)
-    return fm
-
-
-def run_fmodel(session):
-    """An Fmodel of the current model for a minimization to re-phase in place: a shallow
-    copy of the last RE_PHASE's when data, model and settings are the same (updated
-    warm if the atoms moved since), else a new one."""
-    import copy
-
-    from mainpy.xtal.fmodel import atoms_key
-    old = session.fmodel
-    if old is None or getattr(old, "session_key", None) != _fmodel_key(session):
-        fm = new_fmodel(session)
-        fm.session_key = _fmodel_key(session)
-        return fm
-    fm = copy.copy(old)
-    if getattr(old, "atoms_key", None) != atoms_key(session.atoms):
-        fm.update(session.atoms)
-    return fm
-
-
-def need_fmodel(session):
-    """The Fmodel of the last RE_PHASE (made now if there is none yet)."""
-    if session.fmodel is None:
-        rephase(session)
-    return session.fmodel
-
-
-def _fmt(x, spec=".4f"):
-    import math
-    return "   -   " if x is None or (isinstance(x, float) and math.isnan(x)) else format(x, spec)
-
-
-def print_r_values(session, fm):
-    rows = fm.shells(session.xtal["shel"])
-    st = fm.statistics()
-    session.echo(f" {'d_max':>7} {'d_min':>6} {'work':>6} {'free':>5} {'compl':>6} "
-                 f"{'F/sigF':>7} {'R-work':>7} {'R-free':>7}")
-    for r in rows:
-        session.echo(f" {r['d_max']:7.2f} {r['d_min']:6.2f} {r['n_work']:6d} {r['n_free']:5d} "
-                     f"{r['completeness']:6.3f} {r['f_over_sigma']:7.1f} "
-                     f"{_fmt(r['r_work']):>7} {_fmt(r['r_free']):>7}")
-    session.echo(f" {st['d_max']:7.2f} {st['d_min']:6.2f} {st['work']:6d} {st['free']:5d} "
-                 f"{st['completeness']:6.3f} {st['f_over_sigma']:7.1f} "
-                 f"{_fmt(st['r_work']):>7} {_fmt(st['r_free']):>7}  all")
-
-
-def _report_phase(session, fm):
-    sc = fm.scales
-    rw, rf = fm.r_factors()
-    extra = ""
-    if sc is not None:
-        extra = f"  (bulk solvent {'on' if fm.bulk_solvent else 'off'}, " \
-                f"anisotropic scale {'on' if fm.aniso else 'off'}, B_iso {sc.b_iso:.1f})"
-    session.echo(f" RE_PHASE: R-work {rw:.4f}  R-free {_fmt(rf)}  "
-                 f"{int(fm.refl.observed.sum())} observed reflections{extra}")
 
 
 # ---------------------------------------------------------------------------- REFL
@@ -143,47 +36,31 @@ def _refl(session, args):
                                 " nothing was changed")
     for name in args.names():
         if name == "show":
-            _show_data(session)
+            for line in data_lines(session):
+                session.echo(line)
         elif name == "phase":
-            _report_phase(session, rephase(session))
+            session.echo(phase_line(rephase(session)))
         elif name == "r_value":
-            print_r_values(session, need_fmodel(session))
+            for line in r_value_lines(need_fmodel(session), session.xtal["shel"]):
+                session.echo(line)
 
 
 def _kicked_phase(session, kick):
     """REFL KICK = r [SEED s]: RE_PHASE from a copy of the model kicked by up to r A (the
     model itself does not move); maps and R-values then use the kicked model's Fmodel."""
     from mainpy.model.kick import kick_coordinates
-    from mainpy.xtal.fmodel import Fmodel
     r = kick["r"]
     if r < 0:
         raise MainpyError(f"a kick amplitude cannot be negative ({r:g})")
-    model = session.need_model()
-    atoms = model.atoms
+    atoms = session.atoms
     kicked = atoms.replace(xyz=kick_coordinates(atoms.xyz, session.select(None), r,
                                                 kick.get("seed")))
-    fm = Fmodel(data_in_use(session), kicked, model_cell=model.cell,
-                model_spacegroup=model.spacegroup, model_source=model.path or "the model",
-                bulk_solvent=session.xtal["solv_flat"], aniso=session.xtal["aniso"])
+    fm = new_fmodel(session, kicked)
     session.fmodel = fm
     set_r_variables(session, fm)
     rw, rf = fm.r_factors()
     session.echo(f" RE_PHASE of the model kicked by up to {r:g} A: R-work {rw:.4f}  "
-                 f"R-free {_fmt(rf)} (the model itself is unchanged)")
-
-
-def _show_data(session):
-    refl = data_in_use(session)
-    st = refl.summary()
-    lab = refl.labels
-    kind = "intensities (French-Wilson amplitudes)" if refl.french_wilson else "amplitudes"
-    session.echo(f" {refl.source}: {st['n']} reflections, {st['observed']} observed "
-                 f"({kind}: {', '.join(f'{k} {v}' for k, v in lab.items())})")
-    session.echo(f" resolution {st['d_max']:.2f} - {st['d_min']:.2f} A; work {st['work']}, "
-                 f"free {st['free']} ({100 * st['free_fraction']:.1f}%)")
-    x = session.xtal
-    session.echo(f" shells {x['shel']}, bulk solvent {'on' if x['solv_flat'] else 'off'}, "
-                 f"anisotropic scale {'on' if x['aniso'] else 'off'}, weights {x['weights']}")
+                 f"R-free {fmt(rf)} (the model itself is unchanged)")
 
 
 command("refl", help="reflection settings, RE_PHASE, R-values",
@@ -214,7 +91,7 @@ command("refl", help="reflection settings, RE_PHASE, R-values",
 def _fourier(session, args):
     import numpy as np
 
-    from mainpy.commands.maps import get_map, grid_shape_for, put_map
+    from mainpy.app.maps import get_map, grid_shape_for, put_map
     from mainpy.xtal.maps import coefficients_to_map, map_to_coefficients
     refl = data_in_use(session)
     n = args["map"]

@@ -1,7 +1,7 @@
 """SHOW: keys, variables, the crystal, selections (energies, R-values, geometry later)."""
 
 from mainpy.lang.registry import Clause, Name, Sele, command
-from mainpy.session import BUILTIN_KEYS
+from mainpy.lang.selection_words import BUILTIN_KEYS
 
 MAX_LISTED = 50
 
@@ -71,9 +71,11 @@ def _show_maps(session):
 
 
 def _show_r_value(session, sub):
-    from mainpy.commands.refl import need_fmodel, print_r_values
+    from mainpy.app.phasing import need_fmodel
+    from mainpy.app.reports import r_value_lines
     fm = need_fmodel(session)
-    print_r_values(session, fm)
+    for line in r_value_lines(fm, session.xtal["shel"]):
+        session.echo(line)
     name = sub.get("vari") if hasattr(sub, "get") else None
     if name:
         session.variables[name] = round(fm.r_free, 6)
@@ -96,11 +98,16 @@ def _show(session, args):
         elif name == "r_value":
             _show_r_value(session, args[name])
         elif name == "ener":
-            from mainpy.commands.ener import show_energy
-            show_energy(session)
+            from mainpy.app.reports import energy_lines
+            for line in energy_lines(session):
+                session.echo(line)
         elif name == "geometry":
-            from mainpy.commands.ener import geometry_report
-            geometry_report(session)
+            from mainpy.app.reports import geometry
+            lines, figures = geometry(session)
+            for line in lines:
+                session.echo(line)
+            if figures["inverted"]:
+                session.warn(f"{figures['inverted']} chiral centres are inverted")
     if not shown:
         _show_crystal(session) if session.model is not None else _show_vari(session)
 

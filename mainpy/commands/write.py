@@ -3,11 +3,11 @@
 from mainpy.lang.registry import Clause, File, Int, Sele, command
 
 def _write_coor(session, args):
-    from mainpy.model import model as M
-    model = session.need_model()
+    from mainpy.app.files import write_model
+    session.need_model()
     fmt = "pdb" if "pdb" in args else "cif" if "cif" in args else None
     mask = session.select(args["sele"]) if "sele" in args else None
-    n = M.write_structure(model, args["file"], fmt, mask)
+    n = write_model(session, args["file"], fmt, mask)
     session.echo(f" {n} atoms written to {args['file']}")
 
 
@@ -19,7 +19,7 @@ command("write", "coor", help="write the model (PDB or mmCIF, from the name or P
         examples=("write coor file refined.pdb", "write coor file part.cif sele segm name A end"))
 
 def _write_map(session, args):
-    from mainpy.commands.maps import get_map
+    from mainpy.app.maps import get_map
     from mainpy.xtal.maps import write_map
     write_map(args["file"], get_map(session, args["n"]))
     session.echo(f" map {args['n']} written to {args['file']}")
@@ -30,7 +30,7 @@ command("write", "map", help="write map n (CCP4/MRC)", lead=(Int("n"),),
 
 
 def _write_refl(session, args):
-    from mainpy.commands.refl import data_in_use, need_fmodel
+    from mainpy.app.phasing import data_in_use, need_fmodel
     if session.model is None:
         from mainpy.xtal.maps import write_mtz
         write_mtz(args["file"], data_in_use(session))

@@ -1,4 +1,5 @@
-"""The vispy window; it observes the session and may set the stop flag.
+"""The vispy window; it observes the session, changes it only through sentences and
+may set the stop flag.
 
 Importing this package is free: vispy (and numpy) are imported only when a window is
 opened or a picture is made (mainpy.graphics.control, mainpy.graphics.viewer).

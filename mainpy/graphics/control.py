@@ -1,5 +1,6 @@
-"""The IMAGE command's state per session: settings, the window, the hidden canvas for
-pictures, the step hook and the observer; and the prompt's input hook.
+"""The graphics state of a session: settings, the window, the hidden canvas for
+pictures, the step hook and the observer; and the prompt's input hook. The IMAGE
+command (mainpy.commands.image) drives it; it changes no session state itself.
 
 Nothing here imports vispy at import time: the viewer module is imported when a window
 is opened or a picture is made.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -123,6 +124,40 @@ class Graphics:
             self.window.sync()
             self.window.process_events()
 
+    def apply(self, settings: ImageSettings, on=False, off=False, save=None) -> list[str]:
+        """Put new settings in place, then open the window, redraw, save a picture, close
+        the window, as asked; what was done, in words. If any of it fails, the settings
+        and the window are as they were before (the error is raised)."""
+        old = self.settings
+        said = []
+        opened = False
+        try:
+            self.settings = settings
+            if on:
+                opened = self.open()
+                if not opened:
+                    said.append("the window is already open")
+            self.refresh()
+            if save is not None:
+                w, h = self.save(save)
+                said.append(f"picture {save} written ({w}x{h})")
+            if off and not self.close():
+                said.append("the window is not open")
+        except BaseException:
+            self.settings = old
+            if opened:
+                self.close()
+            else:
+                self.refresh()
+            raise
+        if opened:
+            said.insert(0, f"window open ({self.window.app.backend_name}): left drag "
+                           "rotates, middle drag moves, right drag zooms, wheel changes the "
+                           "level, click names an atom, key e stops a minimization")
+        if off and not self.is_open and "the window is not open" not in said:
+            said.append("window closed")
+        return said
+
     # ------------------------------------------------------------------ pictures
     def picture(self) -> np.ndarray:
         """What the window shows (h, w, 4 uint8); drawn on a hidden canvas without one."""
@@ -170,78 +205,7 @@ def open_windows() -> list[Graphics]:
     return [g for g in list(_open) if g.is_open]
 
 
-# ---------------------------------------------------------------------- the command
-
-def image_command(session, args) -> None:
-    """IMAGE ON|OFF | SHOW sele | MAP n | LEVEL s | CENTER sele | SAVE file.
-
-    Settings are checked first and put in place only when everything asked for worked,
-    so a failed sentence (no display, no map, no atoms) leaves the session as it was.
-    """
-    from mainpy.session import Key
-    g = graphics(session)
-    old = g.settings
-    new = replace(old)
-    said = []
-    if "map" in args:
-        from mainpy.commands.maps import get_map
-        get_map(session, args["map"])
-        new.map = args["map"]
-    if "level" in args:
-        new.level = float(args["level"])
-    if "center" in args:
-        sel = args["center"]
-        mask = session.select(sel.get("sele"))
-        if not mask.any():
-            raise MainpyError("the CENTER selection has no atoms")
-        c = session.atoms.xyz[mask].mean(axis=0)
-        new.center = tuple(float(x) for x in c)
-        said.append(f"centre ({c[0]:.2f} {c[1]:.2f} {c[2]:.2f}), {int(mask.sum())} atoms")
-    if "show" in args:
-        sel = args["show"]
-        expr = sel.get("sele")
-        mask = session.select(expr)
-        session.keys["image"] = Key(expr, mask)
-        said.append(f"showing {int(mask.sum())} atoms (key IMAGE)")
-        if not mask.any():
-            session.warn("the IMAGE selection has no atoms")
-    opened = False
-    try:
-        g.settings = new
-        if "on" in args:
-            opened = g.open()
-            if not opened:
-                said.append("the window is already open")
-        g.refresh()
-        if "save" in args:
-            w, h = g.save(args["save"])
-            said.append(f"picture {args['save']} written ({w}x{h})")
-        if "off" in args and not g.close():
-            said.append("the window is not open")
-    except BaseException:
-        g.settings = old
-        if opened:
-            g.close()
-        else:
-            g.refresh()
-        raise
-    if opened:
-        said.insert(0, f"window open ({g.window.app.backend_name}): left drag rotates, "
-                       "middle drag moves, right drag zooms, wheel changes the level, "
-                       "click names an atom, key e stops a minimization")
-    if "off" in args and not g.is_open and "the window is not open" not in said:
-        said.append("window closed")
-    if new.map is not None and ("map" in args or "level" in args):
-        grid = session.maps.get(new.map)
-        if grid is not None:
-            from mainpy.graphics.contour import level_value
-            said.append(f"map {new.map} at {new.level:g} sigma "
-                        f"(level {level_value(grid, new.level):.4g})")
-    if not args.names():
-        said.append(describe(session, g))
-    for line in said:
-        session.echo(f" image: {line}")
-
+# ---------------------------------------------------------------------- what it shows
 
 def describe(session, g: Graphics) -> str:
     st = g.settings

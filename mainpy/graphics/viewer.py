@@ -2,17 +2,16 @@
 and a map as chicken-wire in a box around the centre.
 
 Imported only when a window is opened or a picture is made (it imports vispy). The
-viewer only reads the session; the one thing it changes is the stop flag (key `e`).
+viewer reads the session and changes it only through sentences (a click adds the atom
+to key PICKED); besides, it sets the stop flag (key `e`).
 
 Mouse as in Coot: left drag rotates, middle drag (or shift + left) moves the centre,
 right drag zooms, the wheel changes the contour level by 0.1 sigma (zooms without a
-map); a click on an atom prints which atom it is. Keys: `e` ends a running
-minimization after its current step (as Ctrl-C does); Escape does nothing.
+map); a click on an atom prints which atom it is and adds it to key PICKED. Keys: `e`
+ends a running minimization after its current step (as Ctrl-C does); Escape does nothing.
 """
 
 from __future__ import annotations
-
-import sys
 
 import numpy as np
 from vispy import scene
@@ -35,6 +34,22 @@ ZOOM = 1.4               # field of view at the centre, in units of the map box
 #: the depth slab: near = distance / SLAB, far = distance * SLAB (scales with the zoom)
 SLAB = 1.4
 FOG = 0.85               # how far the back of the slab fades into the background
+
+
+#: the key that remembers the atoms clicked in the window, and the name its sentences
+#: run under
+PICKED = "picked"
+PICKS = "<window>"
+
+
+def pick_sentence(atoms, i: int, add: bool) -> str:
+    """The sentence that puts atom i into key PICKED (added to the key when `add`)."""
+    from mainpy.lang.lexer import quote
+    this = (f"segm name {quote(str(atoms.segment[i]))} .and. resi numb {int(atoms.resseq[i])}"
+            f" .and. atom name {quote(str(atoms.name[i]))}")
+    if atoms.altloc[i]:
+        this += f" .and. altl {quote(str(atoms.altloc[i]))}"
+    return f"key {PICKED} sele " + (f"key {PICKED} .or. ({this})" if add else this) + " end"
 
 
 def _depth_of_centre(slab: float) -> float:
@@ -291,22 +306,20 @@ class Viewer:
 
     def _remember_pick(self, i):
         """Add the picked atom to key PICKED (the history of clicks; `key picked drop`
-        forgets it). The key is an expression, so it survives a new model."""
-        from mainpy.model import selection as S
-        from mainpy.session import Key
-        a = self.session.atoms
-        this = S.BinOp("and", S.BinOp("and", S.Names("segment", (str(a.segment[i]),)),
-                                      S.Numbers("resseq", ((int(a.resseq[i]), int(a.resseq[i])),))),
-                       S.Names("name", (str(a.name[i]),)))
-        old = self.session.keys.get("picked")
-        expr = this if old is None else S.BinOp("or", old.expr, this)
-        self.session.keys["picked"] = Key(expr, self.session.select(expr))
+        forgets it) by the sentence that does it, so the transaction and the journal
+        see it; during a minimization it runs when the minimization has ended."""
+        s = self.session
+        # a pick still waiting for the end of a minimization makes the key too
+        add = PICKED in s.keys or any(n == PICKS for _, n in s.interpreter.deferred)
+        try:
+            text = pick_sentence(s.atoms, i, add)
+        except ValueError as e:
+            self._say(f" the atom is not added to key {PICKED}: {e}")
+            return
+        s.run_soon(text, PICKS)
 
     def _say(self, text):
-        out = self.session.out
-        if out is sys.__stdout__:
-            out = sys.stdout          # the prompt may have patched stdout
-        print(text, file=out, flush=True)
+        print(text, file=self.session.stream(), flush=True)
 
     def _on_close(self, event=None):
         if self.closed:

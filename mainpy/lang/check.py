@@ -15,8 +15,8 @@ from mainpy.lang.errors import LangError
 from mainpy.lang.interpreter import MAX_DEPTH, find_macro
 from mainpy.lang.lexer import split
 from mainpy.lang.parser import CHOICE, INT, REAL, MacroCall, Parsed, resolve, selections, value_vals
+from mainpy.lang.selection_words import BUILTIN_KEYS
 from mainpy.model import selection as S
-from mainpy.session import BUILTIN_KEYS
 
 #: variables that commands set for macros to read
 COMMAND_VARIABLES = ("R_WORK", "R_FREE")

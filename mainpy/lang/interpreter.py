@@ -3,6 +3,8 @@
 Every sentence of a text is resolved before any runs (so a misspelling on line 40 stops
 a macro before line 1 changes anything); each is resolved again just before it runs,
 with the keys that exist then. A sentence that fails leaves the session as it was.
+Text that arrives while a sentence runs (a click in the window during a minimization)
+waits until that sentence has ended (`run_soon`).
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class Interpreter:
     def __init__(self, session):
         self.session = session
         self.frames: list[Frame] = []
+        self.running = 0           # sentences running now (macros and phase hooks nest)
+        self.deferred: list[tuple[str, str]] = []   # (text, name) to run when they end
 
     @property
     def depth(self) -> int:
@@ -124,8 +128,38 @@ class Interpreter:
         except ValueError:
             return 0
 
+    def run_soon(self, text: str, name: str) -> bool:
+        """Run text now or, while a sentence runs (a click in the window arrives during
+        a minimization), once the outermost sentence has ended, so it is journaled after
+        it and its own transaction stands alone. A failure is printed, not raised:
+        nobody waits for this text. True if it ran now."""
+        if self.running:
+            self.deferred.append((text, name))
+            return False
+        self._run_reported(text, name)
+        return True
+
+    def _run_reported(self, text: str, name: str) -> None:
+        try:
+            self.run_text(text, name)
+        except LangError as e:
+            print(e.format(), file=self.session.stream(), flush=True)
+
+    def _run_deferred(self) -> None:
+        while self.deferred and not self.running:
+            self._run_reported(*self.deferred.pop(0))
+
     # ------------------------------------------------------------------ one sentence
     def run_sentence(self, sentence) -> None:
+        self.running += 1
+        try:
+            self._run_sentence(sentence)
+        finally:
+            self.running -= 1
+            if not self.running and self.deferred:
+                self._run_deferred()
+
+    def _run_sentence(self, sentence) -> None:
         session = self.session
         parsed = resolve(sentence, keys=session.key_names())
         if isinstance(parsed, MacroCall):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -83,6 +84,20 @@ def split(text: str, name: str = "<input>") -> list[Sentence]:
                      for t in s.children)
         out.append(Sentence(toks))
     return out
+
+
+_BARE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_'*%+\-]*\Z")
+
+
+def quote(name: str) -> str:
+    """A name written so that it is read back as one value (a name in a selection, a
+    file): bare when that is safe, else in double quotes. Names that cannot be written
+    (holding a double quote or a line break) raise ValueError."""
+    if _BARE.match(name) and name.lower() != "end":
+        return name
+    if '"' in name or "\n" in name or "\r" in name:
+        raise ValueError(f"{name!r} cannot be written in a sentence")
+    return f'"{name}"'
 
 
 def source_of(sentences: list[Sentence]) -> Source | None:

@@ -1,7 +1,8 @@
 """Sentences of tokens to resolved commands, guided by the registry.
 
 `resolve(sentence)` finds the command (abbreviations allowed), reads its arguments and
-clauses in any order, and parses selections into trees (mainpy.model.selection). Values
+clauses in any order, and parses selections into trees (mainpy.model.selection) with the
+words declared in mainpy.lang.selection_words. Values
 that may be variables stay `Val`s until the sentence runs (see `bind`), because a macro
 may set a variable on one line and use it on the next.
 
@@ -18,6 +19,7 @@ from mainpy.lang.errors import LangError, Where
 from mainpy.lang.lexer import Sentence, Token
 from mainpy.lang.registry import (CHOICE, FILE, INT, REAL, REST, SELE, VALUE, WORD,
                                   Ambiguous, Arg, Clause, Command, match, registry, suggest)
+from mainpy.lang import selection_words as W
 from mainpy.model import selection as S
 
 VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*\Z")
@@ -79,13 +81,9 @@ class _Complete(Exception):
 
 # ---------------------------------------------------------------------------- selections
 
-_TAGS = ("all", "none", "atom", "residue", "segment", "altloc", "temperature", "occupancy",
-         "around", "by", "key")
-_ATOM_SUB = ("name", "number", "element")
-_RESI_SUB = ("name", "number")
-_SEGM_SUB = ("name",)
-_OPS = ("and", "or", "xor", "not")
-_END = "end"
+_TAGS = tuple(W.TAGS)       # the words, in the order declared (suggestions list them so)
+_OPS = W.OPERATORS
+_END = W.END
 
 
 def _is_op(tok: Token) -> bool:
@@ -179,43 +177,40 @@ class _SelParser:
                 return S.KeyRef(tok.text)  # no key table yet (resolving ahead): run time decides
             raise LangError(f"{tok.text!r} is neither a selection word nor a key", tok.where,
                             suggest(tok.text, list(_TAGS) + sorted(self.keys or ())))
-        if tag == "all":
-            return S.All()
-        if tag == "none":
-            return S.Nothing()
-        if tag in ("atom", "residue", "segment"):
-            subs = {"atom": _ATOM_SUB, "residue": _RESI_SUB, "segment": _SEGM_SUB}[tag]
-            sub = self.r.keyword(subs, f"{tag.upper()} needs one of")
-            if sub == "number":
-                return S.Numbers("serial" if tag == "atom" else "resseq", self.ranges())
-            column = {("atom", "name"): "name", ("atom", "element"): "element",
-                      ("residue", "name"): "resname", ("segment", "name"): "segment"}[(tag, sub)]
-            names = self.names()
-            if column == "element":
-                names = tuple(n.upper() for n in names)
-            return S.Names(column, names)
-        if tag == "altloc":
-            return S.Names("altloc", self.names())
-        if tag in ("temperature", "occupancy"):
-            lo = self.r.value(Arg("lo", REAL))
-            hi = self.r.value(Arg("hi", REAL))
-            return S.Range("b" if tag == "temperature" else "occ", lo, hi)
-        if tag == "around":
-            self.r.keyword(("key",), "AROUND needs")
-            key = self.r.next_value_token("a key name", sorted(self.keys or ()))
-            self.r.keyword(("distance",), "AROUND KEY name needs")
-            dist = self.r.value(Arg("r", REAL))
-            return S.Around(key.text, dist)
-        if tag == "key":
-            name = self.r.next_value_token("a key name", sorted(self.keys or ()))
-            if self.keys is not None and name.text not in self.keys:
-                raise LangError(f"no key named {name.text!r}", name.where,
-                                suggest(name.text, sorted(self.keys)))
-            return S.KeyRef(name.text)
-        if tag == "by":
-            unit = self.r.keyword(("residue", "segment"), "BY needs")
-            return S.By("resi" if unit == "residue" else "segm", self.unary(depth))
-        raise AssertionError(tag)
+        return self.word(W.TAGS[tag], (tag.upper(),), depth)
+
+    def word(self, decl: W.Word, said: tuple[str, ...], depth) -> S.Node:
+        """What follows a declared word: one of its sub-words, or its parts in order."""
+        if decl.subs:
+            names = tuple(s.word for s in decl.subs)
+            need = " needs one of" if len(names) > 1 else " needs"
+            sub = self.r.keyword(names, " ".join(said) + need)
+            return self.word(next(s for s in decl.subs if s.word == sub),
+                             said + (sub.upper(),), depth)
+        vals = []
+        for part in decl.parts:
+            if part.kind == W.FIXED:
+                self.r.keyword((part.name,), " ".join(said) + " needs")
+                said += (part.name.upper(),)
+                continue
+            said += (part.name,)
+            if part.kind == W.NAMES:
+                vals.append(self.names())
+            elif part.kind == W.RANGES:
+                vals.append(self.ranges())
+            elif part.kind == W.NUMBER:
+                vals.append(self.r.value(Arg(part.name, REAL)))
+            elif part.kind == W.KEY:
+                name = self.r.next_value_token("a key name", sorted(self.keys or ()))
+                if part.checked and self.keys is not None and name.text not in self.keys:
+                    raise LangError(f"no key named {name.text!r}", name.where,
+                                    suggest(name.text, sorted(self.keys)))
+                vals.append(name.text)
+            elif part.kind == W.TERM:
+                vals.append(self.unary(depth))
+            else:
+                raise AssertionError(part.kind)
+        return decl.build(*vals)
 
     def names(self) -> tuple[str, ...]:
         out = []

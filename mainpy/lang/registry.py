@@ -2,7 +2,8 @@
 
 The parser resolves abbreviations from these declarations, `help` prints them, the REPL
 completes from them and errors suggest from them; nothing is listed twice. Command
-modules (mainpy/commands/*) declare their commands with `command(...)` at import.
+modules declare their commands with `command(...)` at import; the language imports none
+of them: a loader (`add_loader`, registered by the root package) does, on first use.
 """
 
 from __future__ import annotations
@@ -234,14 +235,25 @@ def command(*words: str, **kw) -> Command:
     return REGISTRY.add(Command(tuple(words), **kw))
 
 
-_loaded = False
+#: functions that declare commands, each run once on the first use of the registry; the
+#: root package adds the one that imports the command families (the language itself
+#: knows no command)
+_loaders: list[Callable[[], None]] = []
+
+
+def add_loader(fn: Callable[[], None]) -> None:
+    """Have `fn` declare its commands when the registry is first asked for them."""
+    if fn not in _loaders:
+        _loaders.append(fn)
 
 
 def registry() -> Registry:
-    """The registry with every command family loaded."""
-    global _loaded
-    if not _loaded:
-        from mainpy.commands import load_all
-        load_all()
-        _loaded = True
+    """The registry, with the commands of every loader declared."""
+    while _loaders:
+        fn = _loaders.pop(0)
+        try:
+            fn()
+        except BaseException:
+            _loaders.insert(0, fn)     # tried again on the next use
+            raise
     return REGISTRY

@@ -301,6 +301,14 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
     return result
 
 
+def regularize(atoms, energy, moving=None, steps: int = 200, on_step=None) -> RunResult:
+    """Geometry minimization: the restraint ``energy`` (mainpy.restraints.energy.Energy)
+    alone over the moving atoms' coordinates, by the same minimizer."""
+    from mainpy.refine.objective import Objective, Part, RestraintTarget
+    objective = Objective([Part("restraints", 1.0, RestraintTarget(energy))])
+    return minimize(atoms, objective, ("xyz",), moving, steps, on_step=on_step)
+
+
 def run_between(between, atoms, result: RunResult) -> bool:
     """Call between(atoms) before the next segment; True (and the result's reason set
     to "gain") if it asks the run to stop."""

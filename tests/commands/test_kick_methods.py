@@ -132,7 +132,7 @@ def test_free_kick_target_runs_and_reports_r_free(base):
     t.run("refl phase; ener xray on target kick; refine position step 3 phase steps 2")
     out = t.out.getvalue()
     assert "xray" in out and t.variables["R_FREE"] > 0
-    from mainpy.commands.minimize import build_objective
+    from mainpy.app.terms import build_objective
     obj = build_objective(t)
     part = obj.part("xray")
     assert part.target.name == "kick" and part.target.sigmaa.used_free is False

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from mainpy.commands.minimize import report_figures
+from mainpy.app.refinement import report_figures
 from mainpy.session import Session
 
 # servalcat refine_xtal_norefmac --hydrogen no --ncycle 10: R-work, R-free, bonds, angles

@@ -97,7 +97,7 @@ def test_intensities_are_converted(data):
 
 
 def test_a_run_starts_from_the_last_rephase(data):
-    from mainpy.commands.refl import run_fmodel
+    from mainpy.app.phasing import run_fmodel
     t = Session(out=io.StringIO())
     t.run(f"read coor file {data('xtal/1aba/1aba.pdb')}")
     t.run(f"read refl file {data('xtal/1aba/1aba.mtz')}")

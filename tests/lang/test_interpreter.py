@@ -2,6 +2,7 @@
 
 import io
 
+import numpy as np
 import pytest
 
 from mainpy.lang.errors import LangError
@@ -164,3 +165,71 @@ def test_files_are_found_beside_the_calling_macros(tmp_path, monkeypatch, data):
     s = session()
     s.run_file(proj / "run.cmds")
     assert len(s.atoms) == 880
+
+
+@pytest.fixture
+def busy_command(monkeypatch):
+    """A sentence (zz_busy) whose action, like a minimization receiving a click in the
+    window, asks for other text to run, then fails if `plan["fail"]`."""
+    from mainpy.errors import MainpyError
+    from mainpy.lang.registry import Command, registry
+    plan = {"fail": False, "seen": None}
+
+    def action(session, args):
+        session.variables["BUSY"] = "1"
+        plan["ran_now"] = session.run_soon(plan["text"])
+        plan["seen"] = dict(session.variables)      # what the running sentence sees
+        if plan["fail"]:
+            raise MainpyError("the running sentence fails")
+
+    monkeypatch.setitem(registry().tree, "zz_busy",
+                        Command(("zz_busy",), help="test: asks for text while running",
+                                action=action))
+    return plan
+
+
+def test_text_asked_for_while_a_sentence_runs_waits_for_its_end(tmp_path, busy_command):
+    journal = tmp_path / "j.cmds"
+    s = Session(out=io.StringIO(), journal=journal)
+    busy_command["text"] = "set vari PICK = 7"
+    s.run("zz_busy")
+    assert busy_command["ran_now"] is False and "PICK" not in busy_command["seen"]
+    assert s.variables["PICK"] == "7" and s.variables["BUSY"] == "1"
+    assert journal.read_text().splitlines() == ["zz_busy", "set vari PICK = 7"]
+    # at rest it runs at once
+    assert s.run_soon("set vari NOW = 1") is True and s.variables["NOW"] == "1"
+    # inside a macro it waits for the macro's call to end, so the journal replays it
+    (tmp_path / "m.cmds").write_text("zz_busy\nset vari AFTER = PICK\n")
+    busy_command["text"] = "set vari PICK = 8"
+    s.run(f"<{tmp_path / 'm'}")
+    assert s.variables["AFTER"] == "7" and s.variables["PICK"] == "8"
+    assert journal.read_text().splitlines()[-2:] == [f"<{tmp_path / 'm'}", "set vari PICK = 8"]
+
+
+def test_text_asked_for_by_a_failing_sentence_still_runs(busy_command):
+    s = session()
+    busy_command.update(text="set vari PICK = 7", fail=True)
+    before = s.fingerprint()
+    run_error(s, "zz_busy")
+    assert "BUSY" not in s.variables and s.variables["PICK"] == "7"
+    s.variables.pop("PICK")
+    assert s.fingerprint() == before
+    # a failing text asked for is reported, not raised, and changes nothing
+    busy_command.update(text="set vari 1X = 2", fail=False)
+    s.run("zz_busy")
+    assert "error" in s.out.getvalue() and "1X" not in s.variables
+    assert not s.interpreter.deferred and not s.interpreter.running
+
+
+def test_a_key_defined_from_itself_survives_a_new_model(data):
+    s = session()
+    s.run(f"read coor file {data('xtal/1aba/1aba.pdb')}")
+    s.run("key two sele resi numb 5 end; key two sele key two .or. resi numb 7 end")
+    s.run("key ca sele two .and. atom name CA end")    # another key's name stays a name
+    assert (s.keys["two"].mask == np.isin(s.atoms.resseq, (5, 7))).all()
+    s.run(f"read coor file {data('xtal/1d7m/1d7m.pdb')}")    # keys evaluated again
+    assert "dropped" not in s.out.getvalue()
+    want = np.isin(s.atoms.resseq, (5, 7))
+    assert want.sum() > 0 and len(want) != 880
+    assert (s.keys["two"].mask == want).all()
+    assert (s.keys["ca"].mask == want & (s.atoms.name == "CA")).all()

@@ -97,7 +97,7 @@ def test_density_combination_section_7(data, monlib_dir, tmp_path):
 
 
 def test_ensemble_keeps_the_best_by_r_free(data, monlib_dir, tmp_path):
-    from mainpy.refine.ensemble import run_ensemble
+    from mainpy.app.ensemble import run_ensemble
     res = run_ensemble(data("xtal/1aba/1aba.pdb"), data("xtal/1aba/1aba.mtz"), tmp_path,
                        seeds=(1, 2), monlib=monlib_dir, workers=2,
                        variables={"KICK_RUN": 4, "KICK_STEPS": 2, "KICK_AMPL": 0.3})

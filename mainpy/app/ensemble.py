@@ -1,0 +1,261 @@
+"""Multi-start ensembles: one kick refinement run N times with different seeds, in parallel.
+
+Each member is a fresh session in its own process. By default it runs MAIN's kick
+refinement through the refinement layer (`KickRefinement`: the two stages of
+`kick_refine.cmds`, coordinates then coordinates and B, with the kick falling to zero,
+its settings taken from the KICK_* variables) on the model, data and monomer library it
+is given; with ``macro`` it runs that macro instead (`<macro model data out`, KICK_SEED
+set to the member's seed). The best member by R-free (R-work without a test set) is kept,
+and the spread of the members is reported: R-work and R-free (mean, sd, min, max) and
+the rms coordinate deviation of each member from the best one.
+
+    from mainpy.app.ensemble import run_ensemble
+    res = run_ensemble("model.pdb", "data.mtz", "out_dir", seeds=range(1, 5),
+                       monlib="monomers", variables={"KICK_AMPL": 0.3})
+    print(res.report())
+
+or from a shell:  python -m mainpy.app.ensemble model.pdb data.mtz out_dir -n 4
+or at the prompt (the session's model and data):  ensemble runs 4
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mainpy.fileio import atomic_write
+
+
+@dataclass
+class Member:
+    seed: int
+    path: str            # the refined model
+    r_work: float
+    r_free: float
+    xyz: np.ndarray = field(repr=False)
+    b: np.ndarray = field(repr=False, default=None)
+    log: str = field(default="", repr=False)
+
+    @property
+    def score(self) -> float:
+        return self.r_free if np.isfinite(self.r_free) else self.r_work
+
+
+@dataclass
+class EnsembleResult:
+    members: list
+    best: Member
+    best_path: str
+    rms_from_best: np.ndarray      # per member, A, over all atoms
+
+    def spread(self) -> dict:
+        out = {}
+        for k in ("r_work", "r_free"):
+            v = np.array([getattr(m, k) for m in self.members], float)
+            out[k] = {"mean": float(np.mean(v)), "sd": float(np.std(v)),
+                      "min": float(np.min(v)), "max": float(np.max(v))}
+        out["rms_from_best"] = {"mean": float(np.mean(self.rms_from_best)),
+                                "max": float(np.max(self.rms_from_best))}
+        return out
+
+    def report(self) -> str:
+        lines = [f" {'seed':>6} {'R-work':>8} {'R-free':>8} {'rms to best':>12}"]
+        for m, d in zip(self.members, self.rms_from_best):
+            mark = "  <- best" if m is self.best else ""
+            lines.append(f" {m.seed:6d} {m.r_work:8.4f} {m.r_free:8.4f} {d:12.3f}{mark}")
+        sp = self.spread()
+        for k in ("r_work", "r_free"):
+            s = sp[k]
+            lines.append(f" {k.replace('_', '-')}: mean {s['mean']:.4f} sd {s['sd']:.4f} "
+                         f"range {s['min']:.4f} - {s['max']:.4f}")
+        lines.append(f" best: seed {self.best.seed}, written to {self.best_path}")
+        return "\n".join(lines)
+
+
+@dataclass
+class KickRefinement:
+    """MAIN's kick refinement as `kick_refine.cmds` runs it: stage 1 coordinates, stage 2
+    coordinates and B, each ``run`` steps in rounds of ``round_steps``, the kick falling
+    from ``amplitude`` to 0 by ``law``, the data weight aiming at bond rmsd ``bond``."""
+
+    amplitude: float = 0.3
+    run: int = 100
+    round_steps: int = 10
+    law: str = "linear"
+    bond: float = 0.010
+    target: str = "ml"
+
+    #: the macro variables that set each field (kick_refine.cmds' names)
+    VARIABLES = {"amplitude": ("KICK_AMPL", float), "run": ("KICK_RUN", int),
+                 "round_steps": ("KICK_STEPS", int), "law": ("KICK_LAW", str),
+                 "bond": ("KICK_BOND", float), "target": ("KICK_TARGET", str)}
+
+    @classmethod
+    def from_variables(cls, variables: dict) -> "KickRefinement":
+        kw = {}
+        for name, (var, kind) in cls.VARIABLES.items():
+            if var in variables:
+                v = str(variables[var])
+                kw[name] = v.lower() if kind is str else kind(float(v))
+        return cls(**kw)
+
+    def stages(self, seed: int) -> list:
+        from mainpy.app.refinement import KickSettings, RunSettings
+        kick = KickSettings(self.amplitude, self.law, int(seed))
+        return [RunSettings(params=p, steps=self.run, write_step=self.round_steps,
+                            phase_steps=self.round_steps, kick=kick, target_rmsd=self.bond)
+                for p in (("xyz",), ("xyz", "b"))]
+
+
+def _refine_member(s, model, data, path, seed, protocol: KickRefinement) -> None:
+    """A member's kick refinement through the refinement layer (no language)."""
+    from mainpy.app.files import read_data, read_model, write_model
+    from mainpy.app.phasing import rephase
+    from mainpy.app.refinement import refine
+    from mainpy.app.terms import switch
+    from mainpy.app.topology import define_topology
+    read_model(s, model)
+    read_data(s, data)
+    define_topology(s)
+    rephase(s)
+    switch(s, "xray", on=True, target=protocol.target)
+    for stage in protocol.stages(seed):
+        refine(s, stage)
+    write_model(s, path)
+
+
+def _run_member(model, data, out_dir, seed, macro, monlib, variables,
+                dictionaries=()) -> Member:
+    """One member in a fresh session (runs in a worker process)."""
+    from mainpy.app.phasing import rephase
+    from mainpy.app.topology import use_monomers
+    from mainpy.session import Session
+    out = io.StringIO()
+    s = Session(out=out)
+    for path in ([monlib] if monlib else []) + list(dictionaries):
+        use_monomers(s, path)
+    for k, v in (variables or {}).items():
+        s.variables[k] = str(v)
+    s.variables["KICK_SEED"] = str(int(seed))
+    path = str(Path(out_dir) / f"member_{seed}.pdb")
+    if macro is None:
+        _refine_member(s, model, data, path, seed, KickRefinement.from_variables(s.variables))
+    else:
+        s.variables["ENS_MODEL"], s.variables["ENS_DATA"], s.variables["ENS_OUT"] = \
+            str(model), str(data), path
+        s.run(f"<{macro} ENS_MODEL ENS_DATA ENS_OUT")
+    # of the final model, whatever the macro did; scales fitted from scratch, so the
+    # session that takes this model over gets the same figures
+    rw, rf = rephase(s, cold=True).r_factors()
+    return Member(int(seed), path, float(rw), float(rf), s.atoms.xyz.copy(), s.atoms.b.copy(),
+                  out.getvalue())
+
+
+def run_ensemble(model, data, out_dir, seeds=(1, 2, 3, 4), macro: str | None = None,
+                 monlib=None, variables: dict | None = None, workers: int | None = None,
+                 best_name: str = "best.pdb", dictionaries=()) -> EnsembleResult:
+    """Run the kick refinement (or ``macro``) once per seed in parallel processes; keep
+    the best by R-free. ``monlib`` is a monomer library folder, ``dictionaries`` more
+    monomer CIFs, ``variables`` the KICK_* settings (and any the macro reads)."""
+    seeds = [int(x) for x in seeds]
+    if not seeds:
+        raise ValueError("an ensemble needs at least one seed")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model, data = os.path.abspath(model), os.path.abspath(data)
+    monlib = os.path.abspath(monlib) if monlib else None
+    dictionaries = tuple(os.path.abspath(p) for p in dictionaries)
+    workers = workers or min(len(seeds), os.cpu_count() or 1)
+    args = [(model, data, str(out_dir.resolve()), sd, macro, monlib, variables, dictionaries)
+            for sd in seeds]
+    if workers == 1:
+        members = [_run_member(*a) for a in args]
+    else:
+        # spawn, not fork: a forked copy of a process whose numba / FFT thread pools are
+        # running can die at once
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            members = list(pool.map(_run_member, *zip(*args)))
+    best = min(members, key=lambda m: m.score)
+    rms = np.array([float(np.sqrt(((m.xyz - best.xyz) ** 2).sum(axis=1).mean()))
+                    for m in members])
+    best_path = str(out_dir / best_name)
+    atomic_write(best_path, lambda tmp: shutil.copyfile(best.path, tmp))
+    return EnsembleResult(members, best, best_path, rms)
+
+
+def session_ensemble(session, seeds, workers: int | None = None, macro=None,
+                     folder: str = "ensemble", best_file: str | None = None):
+    """ENSEMBLE at the prompt: the members start from the session's model and data as
+    they are now (written to ``folder`` as start.pdb|cif and data.mtz, so edits and REFL
+    RESO limits count), with its monomer library and variables; the best member's model
+    becomes the session's (re-phased cold, as the member scored it) and ENS_BEST_SEED is
+    set. Returns (EnsembleResult, the start file)."""
+    import re
+
+    from mainpy.app.files import write_model
+    from mainpy.app.phasing import data_in_use, rephase
+    from mainpy.errors import MainpyError
+    from mainpy.xtal.maps import write_mtz
+    model = session.need_model()
+    refl = data_in_use(session)
+    if workers is not None and workers < 1:
+        raise MainpyError(f"ENSEMBLE needs WORKERS of at least 1 (got {workers})")
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    cif = str(model.path or "").lower().endswith((".cif", ".mmcif"))
+    start = out / ("start.cif" if cif else "start.pdb")
+    write_model(session, str(start))
+    data = out / "data.mtz"
+    write_mtz(str(data), refl)
+    variables = {k: v for k, v in session.variables.items()
+                 if not re.fullmatch(r"ARG\d+|NARG", k)}
+    res = run_ensemble(start, data, out, seeds, None if macro is None else str(macro),
+                       session.monlib_path, variables, workers,
+                       dictionaries=session.extra_cifs)
+    atoms = session.atoms
+    best = res.best
+    if best.xyz.shape != atoms.xyz.shape:
+        raise MainpyError(f"the members' models have {len(best.xyz)} atoms, the session's "
+                          f"{len(atoms)}; the best one is in {res.best_path} (read coor)")
+    if best_file is not None:
+        atomic_write(best_file, lambda tmp: shutil.copyfile(res.best_path, tmp))
+    session.model.atoms = atoms.replace(xyz=best.xyz.copy(), b=best.b.copy())
+    rephase(session, cold=True)       # as the member fitted it
+    session.variables["ENS_BEST_SEED"] = str(best.seed)
+    return res, start
+
+
+def main(argv=None) -> int:
+    import argparse
+    p = argparse.ArgumentParser(prog="python -m mainpy.app.ensemble",
+                                description="kick-protocol refinement from several seeds")
+    p.add_argument("model")
+    p.add_argument("data")
+    p.add_argument("out_dir")
+    p.add_argument("-n", "--runs", type=int, default=4, help="number of seeds (1..n)")
+    p.add_argument("--first-seed", type=int, default=1)
+    p.add_argument("--macro", default=None, help="a macro each member runs instead of "
+                   "the kick refinement")
+    p.add_argument("--monlib", default=None, help="monomer library folder")
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="a macro variable, e.g. --set KICK_AMPL=0.3")
+    a = p.parse_args(argv)
+    variables = dict(kv.split("=", 1) for kv in a.set)
+    res = run_ensemble(a.model, a.data, a.out_dir,
+                       range(a.first_seed, a.first_seed + a.runs), a.macro, a.monlib,
+                       variables, a.workers)
+    print(res.report())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

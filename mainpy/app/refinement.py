@@ -1,0 +1,305 @@
+"""The refinement run: MINIMIZE and REFINE without the language.
+
+A `RefinementRun` owns one minimization of the session's model: the objective of the
+terms that are on (`mainpy.app.terms`), MAIN's data weight (`mainpy.refine.weighting`),
+the segments of the driver with what happens between them (RE_PHASE of the run's own
+Fmodel, the X-ray target's per-cycle `refresh()`, the phase macro, the map targets
+following their maps, GAIN_R-VALUE, the weight re-adjusted towards the bond-rmsd target),
+the stop flag (Ctrl-C, key e in the window), the progress lines and the before/after
+report. The session's model is the run's best model at every segment boundary and at the
+end, so an interrupted run leaves a consistent model.
+
+    run = RefinementRun(session, RunSettings(params=("xyz", "b"), steps=20, phase_steps=10))
+    result = run.run()
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mainpy.errors import MainpyError
+
+#: MAIN's default step count of MINIMIZE / REFINE
+DEFAULT_STEPS = 50
+#: without re-phasing, the data weight is re-adjusted every this many steps
+READJUST_EVERY = 100
+
+
+@dataclass
+class KickSettings:
+    """PHASE KICK r [SEED s] [decay law]: MAIN's kick protocol."""
+
+    amplitude: float
+    law: str = "linear"
+    seed: int | None = None
+
+
+@dataclass
+class RunSettings:
+    """What one MINIMIZE / REFINE sentence asks for."""
+
+    params: tuple = ("xyz",)
+    moving: object = None                # bool array: atoms that move (all if None)     # atoms that move (all if None)
+    steps: int = DEFAULT_STEPS
+    method: str = "lbfgs"                # lbfgs | conj | body
+    bodies: list | None = None           # atom rows of each rigid body (BY BODY)
+    write_step: int | None = None        # progress every n steps (default steps // 10)
+    phase_steps: int | None = None       # RE_PHASE every n steps
+    phase_macro: str | None = None       # macro run after each RE_PHASE
+    kick: KickSettings | None = None
+    gain: float | None = None            # GAIN_R-VALUE
+    target_rmsd: float | None = None     # ADJUST BOND r (default 0.02)
+
+    def check(self) -> None:
+        if self.steps < 0:
+            raise MainpyError(f"the number of steps cannot be negative ({self.steps})")
+        if self.kick is not None:
+            if self.kick.amplitude < 0:
+                raise MainpyError(f"a kick amplitude cannot be negative "
+                                  f"({self.kick.amplitude:g})")
+            if self.bodies is not None:
+                raise MainpyError("PHASE KICK kicks atoms; it does not go with BY BODY")
+
+
+@dataclass
+class RunReport:
+    """What a run did: its driver result, and the figures before and after."""
+
+    result: object                        # mainpy.refine.driver.RunResult
+    before: dict
+    after: dict
+    history: list = field(default_factory=list)   # (step, total, {part: value}, R-work)
+
+
+def bond_rmsd(session, atoms) -> float | None:
+    """rmsd of the bond lengths from their ideal values (None without restraints)."""
+    r = session.restraints
+    if r is None or len(r.bond_ideal) == 0:
+        return None
+    import numpy as np
+
+    from mainpy.restraints.geometry import bond_values
+    return float(np.sqrt(np.mean((bond_values(atoms.xyz, r) - r.bond_ideal) ** 2)))
+
+
+def report_figures(session, atoms) -> dict:
+    """Mean B, R-work/R-free of the session's Fmodel, rmsd bonds/angles, inverted chiral
+    centres and Ramachandran outliers of ``atoms``."""
+    import numpy as np
+    out = {"mean B": float(np.mean(atoms.b))}
+    if session.reflections is not None and session.fmodel is not None:
+        out["R-work"], out["R-free"] = session.fmodel.r_factors()
+    if session.restraints is not None:
+        from mainpy.restraints import geometry as G
+        summ = G.summary(atoms.xyz, session.restraints)
+        out["rmsd bonds"] = summ["bond"]["rmsd"]
+        out["rmsd angles"] = summ["angle"]["rmsd"]
+        out["chirals inverted"] = len(G.chirality_inverted(atoms.xyz, session.restraints))
+        out["Rama outliers"] = G.rama_summary(session.model.synced_structure())["outlier"]
+    return out
+
+
+def report_lines(before: dict, after: dict) -> list[str]:
+    """The before/after table of a run."""
+    lines = [f" {'':<18} {'before':>10} {'after':>10}"]
+    for k in before:
+        a, b = before[k], after.get(k)
+        fmt = (lambda v: f"{v:10d}") if isinstance(a, int) else (lambda v: f"{v:10.4f}")
+        lines.append(f" {k:<18} {fmt(a)} {fmt(b) if b is not None else '':>10}")
+    return lines
+
+
+ENDED_BY = {"steps": "the step limit", "converged": "convergence", "nan": "a NaN",
+            "gain": "GAIN_R-VALUE"}
+
+
+class RefinementRun:
+    """One minimization of the session's model (module docstring)."""
+
+    def __init__(self, session, settings: RunSettings):
+        import numpy as np
+
+        from mainpy.app.terms import build_objective
+        from mainpy.refine.weighting import DEFAULT_BOND_RMSD, DataWeight
+        settings.check()
+        self.session = session
+        self.s = settings
+        atoms = session.atoms
+        self.moving = np.ones(len(atoms), bool) if settings.moving is None \
+            else np.asarray(settings.moving, bool)
+        if not self.moving.any():
+            raise MainpyError("the moving selection has no atoms")
+        self.write_step = settings.write_step or max(1, settings.steps // 10)
+        self.phase_steps = settings.phase_steps
+        if settings.kick is not None and self.phase_steps is None:
+            from mainpy.refine.kick import ROUND_STEPS
+            self.phase_steps = ROUND_STEPS
+        self.objective = build_objective(session)
+        target = settings.target_rmsd if settings.target_rmsd is not None \
+            else DEFAULT_BOND_RMSD
+        self.weight = DataWeight(self.objective, target)
+        kept = session.data_weight
+        if kept is not None and kept[0] == self.weight.key:
+            self.weight.w = kept[1]           # the weight the last run ended with
+            self.weight.apply()
+        else:
+            self.weight.balance(atoms, self.moving)
+        self.history: list = []
+        self._last_r = session.variables.get("R_WORK")
+        self._step = 0
+        self._since_adjust = 0
+
+    # ------------------------------------------------------------------ pieces
+    def describe(self) -> str:
+        s = self.s
+        what = f"{len(s.bodies)} rigid bodies" if s.bodies is not None \
+            else f"{int(self.moving.sum())} atoms"
+        terms = ", ".join(f"{p.name} {p.weight:.3g}" for p in self.objective.parts)
+        return (f" minimizing {what} ({' '.join(s.params)}), {s.steps} steps; "
+                f"terms: {terms}")
+
+    def _on_step(self, p) -> bool:
+        session = self.session
+        self._step = p.step
+        shown = p.step % self.write_step == 0 or p.step == 1
+        ev = p.evaluation
+        x = ev.info.get("xray")
+        r = x.get("r_work") if x else None
+        self.history.append((p.step, ev.total, dict(ev.values), r))
+        if shown:
+            self._progress_line(p, r)
+        for hook in list(session.step_hooks):
+            hook(session, p.step, p.atoms, shown)
+        return bool(session.stop)
+
+    def _progress_line(self, p, r_work):
+        ev = p.evaluation
+        parts = "  ".join(f"{k} {v:.5g}" for k, v in ev.values.items())
+        r = f"  R-work {r_work:.4f}" if r_work is not None else ""
+        rmsd = bond_rmsd(self.session, p.atoms)
+        b = f"  rmsd bonds {rmsd:.4f}" if rmsd is not None else ""
+        self.session.echo(f"  step {p.step:5d}  total {ev.total:.6g}  {parts}{r}{b}")
+
+    def _between(self, atoms):
+        """Between segments: the session gets the model, RE_PHASE (and its macro), the
+        GAIN_R-VALUE test, the data weight re-adjusted."""
+        session = self.session
+        session.model.atoms = atoms
+        session.notify()
+        if self.phase_steps:
+            self.rephase(atoms)
+            if self.s.phase_macro:
+                session.interpreter.run_macro(self.s.phase_macro)
+                self.refresh_map_targets()      # the macro may remake the maps
+            r = session.variables.get("R_WORK")
+            g = self.s.gain
+            if g is not None and g < 1 and self._last_r is not None and r is not None:
+                if self._last_r - r < g:
+                    return (f"R-work improved by less than {g:g} "
+                            f"({self._last_r:.4f} -> {r:.4f})")
+            self._last_r = r
+        if self.phase_steps or self._step - self._since_adjust >= READJUST_EVERY:
+            self._since_adjust = self._step
+            adj = self.weight.readjust(bond_rmsd(session, atoms))
+            if adj is not None:
+                session.echo(f"  step {self._step}: {adj.describe()}")
+        return None
+
+    def rephase(self, atoms) -> None:
+        """RE_PHASE during the run: new Fcalc, mask and scales of the run's Fmodel (a
+        warm update); every target refreshes its per-cycle parameters."""
+        from mainpy.app.phasing import rephase, set_r_variables
+        session = self.session
+        if session.reflections is None or session.model is None:
+            return
+        part = self.objective.part("xray")
+        if part is not None:
+            fm = part.target.fmodel
+            fm.update(atoms)
+            if hasattr(part.target, "set_atoms"):   # the free-kick target kicks this model
+                part.target.set_atoms(atoms)
+            part.target.refresh()
+            session.fmodel = fm
+            set_r_variables(session, fm)
+        else:
+            fm = rephase(session)
+        self.refresh_map_targets()
+        rw, rf = fm.r_factors()
+        session.echo(f"  RE_PHASE: R-work {rw:.4f}  R-free {rf:.4f}")
+
+    def refresh_map_targets(self) -> None:
+        """Point the density / difference-map targets at their maps as they are now."""
+        from mainpy.app.terms import map_target
+        for t in ("dens", "diff"):
+            part = self.objective.part(t)
+            if part is not None and self.session.ener[t]["map"] in self.session.maps:
+                part.target = map_target(self.session, t)
+
+    def _on_kick(self, k, a):
+        from mainpy.refine.kick import B_PER_A
+        if a > 0:
+            b = f", B by up to +/-{a * B_PER_A:.3g}" if "b" in self.s.params else ""
+            self.session.echo(f"  round {k + 1}: kick up to {a:.3f} A{b}", level=2)
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> RunReport:
+        """Run to the step limit, convergence, a stop request, a NaN or GAIN_R-VALUE;
+        the session's model is the result, its Fmodel and R_WORK/R_FREE those of it."""
+        from mainpy.refine.driver import minimize
+        from mainpy.refine.stop import ctrl_c_stops
+        session, s = self.session, self.s
+        before = report_figures(session, session.atoms)
+        session.stop.clear()
+        session.echo(self.describe())
+        segment = self.phase_steps or READJUST_EVERY
+        with ctrl_c_stops(session.stop):
+            if s.kick is None:
+                result = minimize(session.atoms, self.objective, s.params, self.moving,
+                                  s.steps, s.method, segment=segment, on_step=self._on_step,
+                                  between=self._between, bodies=s.bodies)
+            else:
+                from mainpy.refine.kick import kick_protocol
+                k = s.kick
+                session.echo(f" kick protocol: amplitude {k.amplitude:g} A falling "
+                             f"{k.law}ly to 0, rounds of {self.phase_steps} steps"
+                             + (f", seed {k.seed}" if k.seed is not None else ""))
+                result = kick_protocol(session.atoms, self.objective, s.params, self.moving,
+                                       s.steps, k.amplitude, k.law, k.seed,
+                                       round_steps=self.phase_steps, method=s.method,
+                                       on_step=self._on_step, between=self._between,
+                                       on_kick=self._on_kick)
+        session.model.atoms = result.atoms
+        adj = self.weight.readjust(bond_rmsd(session, result.atoms)) \
+            if result.steps >= 10 else None
+        if adj is not None:
+            session.echo(f"  for the next run: {adj.describe()}")
+        if self.weight.data:
+            session.data_weight = (self.weight.key, self.weight.w)
+        self._final_phase()
+        session.notify()
+        after = report_figures(session, session.atoms)
+        end = ENDED_BY.get(result.reason) or \
+            f"a stop request ({session.stop.source or 'stop flag'})"
+        session.echo(f" {result.steps} steps, ended by {end}"
+                     + (f": {result.message}" if result.reason in ("nan", "gain") else ""))
+        for line in report_lines(before, after):
+            session.echo(line)
+        session.stop.clear()
+        return RunReport(result, before, after, self.history)
+
+    def _final_phase(self) -> None:
+        """The R-values of the report are those of the final model."""
+        from mainpy.app.phasing import rephase, set_r_variables
+        session = self.session
+        xpart = self.objective.part("xray")
+        if xpart is not None:
+            xpart.target.fmodel.update(session.atoms)
+            session.fmodel = xpart.target.fmodel
+            set_r_variables(session, session.fmodel)
+        elif session.fmodel is not None:
+            rephase(session)
+
+
+def refine(session, settings: RunSettings) -> RunReport:
+    """Run one minimization of the session's model (see `RefinementRun`)."""
+    return RefinementRun(session, settings).run()

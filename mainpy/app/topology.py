@@ -1,0 +1,49 @@
+"""The model's restraints: monomer library, topology, restraint energy (DEFINE, READ MONO)."""
+
+from __future__ import annotations
+
+
+def load_library(session):
+    """The monomer library for the model's residue names (read once per model)."""
+    from mainpy.restraints.monlib import load_monlib
+    names = set(session.atoms.resname.tolist())
+    lib = session.library
+    if lib is None or not names <= set(lib.monlib.monomers) | set(lib.missing):
+        lib = load_monlib(sorted(names), session.monlib_path, session.extra_cifs)
+    return lib
+
+
+def define_topology(session) -> tuple[str, list[str]]:
+    """Build the restraints of the whole model from the monomer library and the restraint
+    energy on them; returns (what was built, the library's and topology's messages)."""
+    from mainpy.restraints.energy import Energy
+    from mainpy.restraints.monlib import builtin_dir
+    from mainpy.restraints.topology import build_restraints
+    model = session.need_model()
+    lib = load_library(session)
+    r = build_restraints(model.synced_structure(), lib, torsions="refmac")
+    energy = Energy(r, model.atoms, model.cell, model.spacegroup)
+    session.library, session.restraints, session.energy = lib, r, energy
+    c = r.counts()
+    where = ("mainpy's built-in dictionary (Engh & Huber 2001)"
+             if lib.path.resolve() == builtin_dir().resolve() else str(lib.path))
+    what = (f" topology from {where}: {c['bond']} bonds, {c['angle']} angles, "
+            f"{c['torsion']} torsions, {c['chiral']} chiral volumes, {c['plane']} planes")
+    return what, list(dict.fromkeys(lib.messages + r.messages))
+
+
+def use_monomers(session, path: str) -> str:
+    """READ MONO: a library folder, or one more monomer CIF; returns what was taken."""
+    from pathlib import Path
+
+    from mainpy.restraints.monlib import find_monlib_dir
+    p = Path(session.input_path(path))
+    if p.is_file():
+        session.extra_cifs = session.extra_cifs + [str(p)]
+        what = f" dictionary {p} added"
+    else:
+        root = find_monlib_dir(p)
+        session.monlib_path = str(root)
+        what = f" monomer library {root}"
+    session.library = None
+    return what + " (DEFINE ... BY TOPO uses it)"

@@ -1,0 +1,64 @@
+"""MAIN's weighting of the data against the chemistry (ADJUST BOND r).
+
+One data weight w multiplies every data term of the objective (each also keeps its own
+ENER scale, their weights relative to each other). It starts where the data and the
+restraint gradients balance, |w g_data| = |g_restraints| over the moving atoms, unless a
+weight is carried over from the last run with the same data terms; it is then re-adjusted
+so that the bond rmsd approaches the target r: w <- w (r / rmsd)^2, the factor clamped to
+[MAX_DOWN, MAX_UP] (down fast: geometry first; up at most x2 at a time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: limits of one re-adjustment of the data weight (factor (r / rmsd)^2 clamped to these)
+MAX_DOWN, MAX_UP = 0.1, 2.0
+DEFAULT_BOND_RMSD = 0.02
+
+
+@dataclass
+class Adjustment:
+    factor: float
+    rmsd: float
+    target: float
+
+    def describe(self) -> str:
+        return (f"data weight x{self.factor:.2f} (bond rmsd {self.rmsd:.4f}, "
+                f"target {self.target:g})")
+
+
+class DataWeight:
+    """The data weight of an objective's data parts (all parts but "restraints")."""
+
+    def __init__(self, objective, target_rmsd: float = DEFAULT_BOND_RMSD,
+                 start: float | None = None):
+        self.objective = objective
+        self.target = float(target_rmsd)
+        self.data = [p for p in objective.parts if p.name != "restraints"]
+        self.scales = {p.name: p.weight for p in self.data}
+        self.key = tuple(sorted(p.name for p in self.data))
+        self.w = 1.0 if start is None else float(start)
+
+    def balance(self, atoms, moving) -> float:
+        """Set w where the data and restraint gradients (xyz of the moving atoms) balance."""
+        if self.data and self.objective.part("restraints") is not None:
+            norms = self.objective.gradient_norms(atoms, ("xyz",), moving)
+            g_data = sum(norms[p.name] * self.scales[p.name] for p in self.data)
+            g_restr = norms["restraints"]
+            self.w = g_restr / g_data if g_data > 0 else 1.0
+        self.apply()
+        return self.w
+
+    def apply(self) -> None:
+        for p in self.data:
+            p.weight = self.w * self.scales[p.name]
+
+    def readjust(self, rmsd: float | None) -> Adjustment | None:
+        """w <- w (target / rmsd)^2, clamped; None when there is nothing to adjust."""
+        if rmsd is None or not self.data or rmsd <= 0:
+            return None
+        factor = min(MAX_UP, max(MAX_DOWN, (self.target / rmsd) ** 2))
+        self.w *= factor
+        self.apply()
+        return Adjustment(factor, rmsd, self.target)
