@@ -1,5 +1,7 @@
 """One value + gradient (xyz and B) step of the ML X-ray target, warm, for 1aba and 1d7m,
-against one gemmi FFT Fcalc in the same run. The machine's other load shows up directly
+against one gemmi FFT Fcalc in the same run. The parts are those of the structure-factor
+engine (`mainpy.sf`): Fcalc (spread + pruned FFT + gather), the gradient map (scatter +
+inverse FFT) and the atom-map overlap kernel. The machine's other load shows up directly
 in these times: compare the ratio, and run it on a quiet machine.
 
 Run: python bench/bench_targets_xray.py   (data from MAINPY_TEST_DATA, default
@@ -59,7 +61,8 @@ def main():
         t_gmap = best_time(lambda: eng.gradient_map(g))
         m = eng.gradient_map(g)
         t_kern = best_time(lambda: eng.kernel.overlap(m, atoms.xyz, atoms.b, atoms.occ,
-                                                      eng.blur, grad=True))
+                                                      eng.blur, grad=True,
+                                                      aniso=atoms.aniso))
 
         def gemmi_fft():
             dc = gemmi.DensityCalculatorX()
@@ -73,7 +76,8 @@ def main():
 
         t_gemmi = best_time(gemmi_fft)
         print(f"{name}: {len(atoms)} atoms, {len(refl)} reflections to {refl.d_min:.2f} A, "
-              f"grid {eng.shape}; ML = {res.value:.1f}, R-work {res.info['r_work']:.4f}")
+              f"grid {eng.shape}; ML = {res.value:.1f}, R-work {res.info['r_work']:.4f}; "
+              f"{eng.threads()} threads")
         print(f"  ML value + gradient (xyz, B) : {t_step * 1e3:8.1f} ms")
         print(f"  ML value + gradient (xyz)    : {t_xyz * 1e3:8.1f} ms")
         print(f"  ML value only                : {t_value * 1e3:8.1f} ms")

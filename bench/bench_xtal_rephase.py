@@ -8,12 +8,20 @@ scaling (`scale=False`: new Fcalc and Fmask, old scales).
 
 Run: python bench/bench_xtal_rephase.py   (data from MAINPY_TEST_DATA, default
 ../shared/data relative to the project root). Prints seconds per call and the ratios.
+
+With cctbx in the process, numba runs its parallel loops on its own "workqueue" threads:
+cctbx's OpenMP stubs (libomptbx) break numba's OpenMP layer (every thread would run
+every iteration; mainpy refuses to run then).
 """
 
+import importlib.util
 import os
 import sys
 import time
 from pathlib import Path
+
+if importlib.util.find_spec("cctbx") is not None:
+    os.environ.setdefault("NUMBA_THREADING_LAYER", "workqueue")
 
 try:                      # cctbx must be imported before gemmi in one process
     import cctbx.xray     # noqa: F401
@@ -61,8 +69,10 @@ def main():
     atoms = from_structure(st)
     refl = read_reflections(mtz)
     fm = Fmodel(refl, atoms)
+    import numba
     print(f"1d7m: {len(atoms)} atoms, {refl.observed.sum()} reflections to "
-          f"{refl.d_min:.2f} A; R-work {fm.r_work:.4f} R-free {fm.r_free:.4f}")
+          f"{refl.d_min:.2f} A; R-work {fm.r_work:.4f} R-free {fm.r_free:.4f}; "
+          f"{numba.get_num_threads()} threads ({numba.threading_layer()})")
 
     moved = [atoms.copy() for _ in range(2)]
     rng = np.random.default_rng(0)

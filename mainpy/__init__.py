@@ -6,7 +6,7 @@ imported by the commands that need it, when they first run.
 
 import os as _os
 
-__version__ = "0.1.0"
+from mainpy._version import __version__  # noqa: E402
 
 # mainpy's BLAS calls are small (3x3 transforms, scale fits): OpenBLAS's worker threads
 # gain nothing there, and their spinning after each call takes the cores from the numba

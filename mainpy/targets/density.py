@@ -1,16 +1,17 @@
 """Real-space targets: model density against a map (MAIN's ENER DENS / ENER DIFF).
 
 For a map M on a grid over the unit cell (a gemmi.FloatGrid or an array with its cell)
-and atoms j with occupancy q_j, isotropic B_j and IT92 X-ray densities rho~_j (see
-`mainpy.targets.overlap`; extra Gaussian ``blur`` added to every B, truncated smoothly
-at ``cutoff`` e/A^3):
+and atoms j with occupancy q_j, isotropic B_j or anisotropic U_j and IT92 X-ray
+densities rho~_j (see `mainpy.sf.overlap`; extra Gaussian ``blur`` added to every atom,
+truncated smoothly at ``cutoff`` e/A^3):
 
     T = - sum_j q_j (V/N) sum_g M(x_g) rho~_j(x_g - x_j)      (~ -sum_j int M rho_j dx)
 
 over the selected atoms (all by default), the grid quadrature of the overlap of the model
 density with the map. Minimizing T pulls atoms into density. Symmetry mates are not
 added: the map covers the whole cell, so each atom meets its own density once. The
-gradients dT/dx_j, dT/dB_j, dT/dq_j are exact for the sum.
+gradients dT/dx_j, dT/dB_j (isotropic atoms), dT/dU_j (anisotropic atoms, the six
+stored elements) and dT/dq_j are exact for the sum.
 
 `DensityTarget` uses a density map (MAIN's ``ener dens map n``); `DifferenceMapTarget`
 uses a difference map such as mFo-DFc (``ener diff map n``): the same T, whose gradient
@@ -23,8 +24,8 @@ from __future__ import annotations
 import gemmi
 import numpy as np
 
-from mainpy.targets.base import Result, Target
-from mainpy.targets.overlap import DEFAULT_CUTOFF, AtomKernel, _check_iso
+from mainpy.sf.overlap import DEFAULT_CUTOFF, AtomKernel
+from mainpy.targets.base import Result, Target, zero_grad
 
 
 class DensityTarget(Target):
@@ -63,27 +64,29 @@ class DensityTarget(Target):
             self._elements = atoms.element
         return self._kernel
 
-    def overlaps(self, atoms, grad: bool = True):
-        """Per-atom overlaps O_j (and derivatives) of the selected atoms (`Overlap`)."""
+    def overlaps(self, atoms, grad: bool = True, adp_grad: bool = True):
+        """Per-atom overlaps O_j (and derivatives; ``adp_grad``: those with respect to B
+        and U too) of the selected atoms (`Overlap`)."""
         idx = None if self.select is None else np.flatnonzero(self.select)
-        _check_iso(atoms, self.select)
         return self._kern(atoms).overlap(self.map, atoms.xyz, atoms.b, atoms.occ,
-                                         self.blur, grad=grad, index=idx), idx
+                                         self.blur, grad=grad, index=idx,
+                                         b_grad=adp_grad, aniso=atoms.aniso), idx
 
     def evaluate(self, atoms, params=("xyz",)) -> Result:
         params = tuple(params)
-        ov, idx = self.overlaps(atoms, grad=bool(params))
+        ov, idx = self.overlaps(atoms, grad=bool(params),
+                                adp_grad="b" in params or "aniso" in params)
         value = -float(ov.value.sum())
         n = len(atoms)
         grad = {}
         for p in params:
-            src = {"xyz": ov.dxyz, "b": ov.db, "occ": ov.docc}.get(p)
+            src = {"xyz": ov.dxyz, "b": ov.db, "occ": ov.docc, "aniso": ov.daniso}.get(p)
             if src is None:
                 raise ValueError(f"unknown parameter {p!r}")
             if idx is None:
                 grad[p] = -src
             else:
-                g = np.zeros((n, 3)) if p == "xyz" else np.zeros(n)
+                g = zero_grad(atoms, (p,))[p]
                 g[idx] = -src
                 grad[p] = g
         return Result(value, grad, {"n": n if idx is None else len(idx)})

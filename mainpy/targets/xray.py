@@ -6,13 +6,13 @@ re-phasings: per reflection k = k_iso * k_aniso and K = k_mask * Fmask are read 
 
     Fm(h) = k_h (Fc(h) + K_h),      F = |Fm|.
 
-Fcalc is recomputed at every evaluation by `mainpy.targets.fft.FftStructureFactors`
-(gemmi's algorithm and blur, numba kernels in float64, FFTs in single precision
-(SINGLE_FFT), on a grid of rate REFINE_RATE;
-agrees with direct summation to R ~ 1e-4), and the gradients with respect to xyz, B
-and occupancy come from the FFT method: g_h = dT/dF_h * k_h * Fm_h / F_h is turned into
-a map by one FFT and the atom-map overlap kernel gives every atom's derivatives (no
-loops over reflections x atoms).
+Fcalc is recomputed at every evaluation by the structure-factor engine
+(`mainpy.sf.engine.StructureFactorEngine`: gemmi's algorithm and blur, atoms truncated
+smoothly, single-precision grid and FFTs (SINGLE_FFT), a grid of rate REFINE_RATE;
+R ~ 1e-4 .. 3e-4 from direct summation), and the gradients with respect to xyz, B,
+occupancy and anisotropic U come from the FFT method: g_h = dT/dF_h * k_h * Fm_h / F_h
+is turned into a map by one FFT and the atom-map overlap kernel gives every atom's
+derivatives (no loops over reflections x atoms).
 
 Sums run over the work set (observed, not free). Definitions (all with the scales above):
 
@@ -37,9 +37,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from mainpy.sf.engine import StructureFactorEngine
+from mainpy.sf.overlap import DEFAULT_CUTOFF
 from mainpy.targets.base import Result, Target
-from mainpy.targets.fft import FftStructureFactors
-from mainpy.targets.overlap import DEFAULT_CUTOFF
 
 
 #: grid sampling (d_min / (2 rate)) of the refinement engine. RE_PHASE keeps gemmi's 1.5;
@@ -74,8 +74,7 @@ class XrayTarget(Target):
         self.d_min = getattr(fmodel.calc, "d_min", None)
         self.cutoff = cutoff
         self.workers = workers
-        self.engine: FftStructureFactors | None = None
-        self._elements = None
+        self.engine: StructureFactorEngine | None = None
         self.fcalc = None          # Fcalc of the last evaluation
         self.refresh()
 
@@ -99,17 +98,13 @@ class XrayTarget(Target):
         r = self.refl
         self.sel = np.flatnonzero(r.work)
 
-    def _engine(self, atoms) -> FftStructureFactors:
-        if self.engine is None or self._elements is None or \
-                len(self._elements) != len(atoms) or \
-                (self._elements is not atoms.element and
-                 not np.array_equal(self._elements, atoms.element)):
+    def _engine(self, atoms) -> StructureFactorEngine:
+        if self.engine is None:
             r = self.refl
-            self.engine = FftStructureFactors(r.cell, r.spacegroup, r.hkl, atoms.element,
-                                              d_min=self.d_min, rate=self.rate,
-                                              cutoff=self.cutoff, workers=self.workers,
-                                              single=self.single)
-            self._elements = atoms.element
+            self.engine = StructureFactorEngine(
+                r.cell, r.spacegroup, r.hkl, d_min=self.d_min, rate=self.rate,
+                cutoff=self.cutoff, truncation="smooth", workers=self.workers,
+                single=self.single)
         return self.engine
 
     # -- evaluation ------------------------------------------------------------------
@@ -188,7 +183,7 @@ class MlTarget(XrayTarget):
         self.cen = r.centric[s].astype(bool)
 
     def terms(self, f):
-        from mainpy.targets._kernels import ml_terms
+        from mainpy.targets._likelihood_kernels import ml_terms
         t = np.empty(len(f))
         d = np.empty(len(f))
         ml_terms(self.fo, self.D, self.v, self.cen, np.ascontiguousarray(f, float), t, d)
@@ -222,7 +217,7 @@ class MliTarget(XrayTarget):
         self.nodes, self.logw = mli_nodes(i, si, self.n_nodes, self.width)
 
     def terms(self, f):
-        from mainpy.targets._kernels import mli_terms
+        from mainpy.targets._likelihood_kernels import mli_terms
         t = np.empty(len(f))
         d = np.empty(len(f))
         mli_terms(self.nodes, self.logw, self.D, self.sig2, self.cen,

@@ -5,12 +5,14 @@ the command language. Nothing heavy is imported here: import the module you need
 
 - reflections: `read_reflections`, `Reflections`, `select_resolution`
 - french_wilson: intensities to amplitudes
-- fcalc: Fcalc by density + FFT (`FcalcCalculator`, `fcalc`, `fcalc_direct`)
+- fcalc: RE_PHASE's Fcalc, the structure-factor engine of `mainpy.sf` configured as
+  gemmi's (`FcalcCalculator`, `fcalc`, `fcalc_direct`)
 - solvent: flat bulk-solvent mask and Fmask
 - scaling: per-bin k_mask, isotropic and symmetry-constrained anisotropic scales
 - rfactors: R-work/R-free, equal-volume shells, completeness
 - fmodel: `Fmodel` ties these together (MAIN's RE_PHASE)
 - sigmaa: D and sigmaA per bin from the free set, figures of merit
 - maps: map coefficients, FFT both ways, map operations, CCP4 map and MTZ files
-- _kernels: numba kernels (density, mask, scaling scans), imported on first use only
+- _mask_kernels, _scaling_kernels: numba kernels of the solvent mask and of the scale
+  scans, imported on first use only
 """

@@ -70,12 +70,12 @@ class Fmodel:
         self.bulk_solvent = bulk_solvent
         self.aniso = aniso
         self.calc = FcalcCalculator(refl.cell, refl.spacegroup, refl.hkl)
-        self.masker = SolventMask(refl.cell, refl.spacegroup, mask_step) if bulk_solvent \
-            else None
+        self.masker = SolventMask(refl.cell, refl.spacegroup, mask_step, hkl=refl.hkl) \
+            if bulk_solvent else None
         self.fcalc = None
         self.fmask = np.zeros(len(refl), complex)
         self.scales: ScaleModel | None = None
-        self.mask_array = None      # float32 [w, v, u], 1 = solvent
+        self.mask_array = None      # float32 [a, b, c], 1 = solvent
         self._mask_grid = None
         self._scaling_setup = None
         self.update(atoms)

@@ -256,7 +256,7 @@ class BulkSolventScaler:
         best = (self.r_work(), None)
         cands = [(np.exp(coef[0]), coef[1])]
         # and a scan in B with the LS scale for each (cctbx's f_kb_scaled)
-        from mainpy.xtal._kernels import b_scan
+        from mainpy.xtal._scaling_kernels import b_scan
         b_all = np.arange(-100.0, 100.0, 1.0)
         k_all, r_all = b_scan(self.fo[w], fm[w], self.ss[w], b_all[0], len(b_all))
         for js in np.array_split(np.arange(len(b_all)), 8):
@@ -283,7 +283,7 @@ class BulkSolventScaler:
         In each bin the trial k_mask with the lowest R (Fo against |Fc + k Fm| with the
         bin's LS scale) wins: 0..1 in steps of 0.01, or (fine) +-0.05 around the current
         value."""
-        from mainpy.xtal._kernels import k_mask_scan
+        from mainpy.xtal._scaling_kernels import k_mask_scan
         k_total = self.k_exp * self.k_aniso
         if fine:
             trials = []

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 from scipy.special import i0
-from target_helpers import fd_check, pick_atoms
+from target_helpers import fd_check, pick_atoms, random_aniso
 
 from mainpy.targets.xray import LsqTarget, MliTarget, MlTarget, xray_target
 from mainpy.xtal.sigmaa import log_likelihood
@@ -26,18 +26,21 @@ def _report(name, errs):
 
 @pytest.mark.parametrize("name", ["1aba", "1d7m", "1l2h"])   # P212121, C2221, P43
 def test_fcalc_engine_matches_gemmi_and_direct(case, fmodel, name):
-    from mainpy.targets.fft import FftStructureFactors
+    """The engine as the targets use it (smooth truncation), at rate 1.5, against RE_PHASE's
+    Fcalc and gemmi's direct summation."""
+    from mainpy.sf.engine import StructureFactorEngine
     from mainpy.xtal.fcalc import fcalc_direct
     st, atoms, refl = case(name)
     fm = fmodel(name)
-    eng = FftStructureFactors(refl.cell, refl.spacegroup, refl.hkl, atoms.element)
+    eng = StructureFactorEngine(refl.cell, refl.spacegroup, refl.hkl, truncation="smooth")
     fc = eng.fcalc(atoms)
     fg = fm.calc(atoms)
     r_gemmi = np.abs(np.abs(fc) - np.abs(fg)).sum() / np.abs(fg).sum()
     idx = np.random.default_rng(3).choice(len(refl.hkl), 300, replace=False)
     fd = fcalc_direct(atoms, refl.hkl[idx], cell=refl.cell, spacegroup=refl.spacegroup)
     r_direct = np.abs(fc[idx] - fd).sum() / np.abs(fd).sum()
-    print(f"\n{name} FFT Fcalc vs gemmi FFT: R {r_gemmi:.2e}; vs direct summation (complex): "
+    print(f"\n{name} FFT Fcalc vs RE_PHASE's: R {r_gemmi:.2e}; vs direct summation "
+          "(complex): "
           f"{r_direct:.2e}")
     assert r_gemmi < 2e-4
     assert r_direct < 2e-4
@@ -165,3 +168,41 @@ def test_single_precision_follows_double(case, fmodel, name, kind):
 def test_mli_needs_intensities(fmodel):
     with pytest.raises(ValueError, match="intensities"):
         MliTarget(fmodel("1aba"))
+
+
+ALL_PARAMS = ("xyz", "b", "occ", "aniso")
+
+
+def _aniso_fd(t, atoms, idx, label):
+    errs = fd_check(t, atoms, idx, ALL_PARAMS)
+    _report(label, errs)
+    for p, (e, s) in errs.items():
+        assert s > 0 and e < GRAD_TOL, (p, e)
+    g = t.evaluate(atoms, ALL_PARAMS).grad
+    an = atoms.aniso.any(axis=1)
+    assert g["aniso"].shape == (len(atoms), 6)
+    assert not g["b"][an].any() and not g["aniso"][~an].any()
+
+
+@pytest.mark.parametrize("kind", ["lsq", "ml", "kick"])
+def test_xray_gradients_fd_anisotropic(case, fmodel, kind):
+    """Half of the checked atoms (and a third of all) with random anisotropic U: every
+    parameter, U included, against finite differences."""
+    from mainpy.targets.kick import FreeKickMlTarget
+    st, atoms, refl = case("1aba")
+    idx = pick_atoms(atoms, 12)
+    model = random_aniso(atoms, np.union1d(idx[::2], np.arange(0, len(atoms), 3)), seed=6)
+    fm = fmodel("1aba")
+    if kind == "kick":
+        t = FreeKickMlTarget(fm, model, count=2, single=False)
+    else:
+        t = xray_target(kind, fm, single=False)
+    _aniso_fd(t, model, idx, f"{kind.upper()} 1aba (anisotropic)")
+
+
+def test_mli_gradients_fd_anisotropic(case, fmodel):
+    st, atoms, refl = case("1l2h")
+    idx = pick_atoms(atoms, 8)
+    model = random_aniso(atoms, idx[::2], seed=7)
+    _aniso_fd(xray_target("mli", fmodel("1l2h"), single=False), model, idx,
+              "MLI 1l2h (anisotropic)")
