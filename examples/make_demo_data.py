@@ -21,7 +21,7 @@ import numpy as np
 
 from mainpy.model.atoms import from_structure, to_structure
 from mainpy.model.build import peptide
-from mainpy.model.kick import kick_coordinates
+from mainpy.model.perturb import kick_coordinates
 
 HERE = Path(__file__).resolve().parent
 DICTIONARY = HERE.parent / "mainpy" / "restraints" / "dictionary"

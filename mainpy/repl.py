@@ -5,6 +5,11 @@ edited in one buffer: Enter on a continued line opens the next line, the sentenc
 one history entry, and completion sees the whole sentence.
 
 Without a terminal (piped input) sentences are read plainly, line by line.
+
+Leaving (Ctrl-D, QUIT typed at the prompt) with a model that changed since it was last
+read or written asks first, as editors do; a macro's QUIT and piped input ask nothing.
+A stop request (Ctrl-C during a minimization, key e) that cut a macro short says where
+it stopped, and the prompt comes back with the model as the minimizer left it.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ import sys
 from pathlib import Path
 
 from mainpy.lang.errors import LangError
-from mainpy.lang.interpreter import QuitSignal
+from mainpy.lang.interpreter import QuitSignal, Stopped
 
 PROMPT = "MAIN> "
+LEAVE = ("the model was changed since it was last read or written; leave without "
+         "writing? [y/N] ")
 MORE = "  ... "
 #: where a word may start: '#' there begins a comment (as in grammar/main.lark)
 _WORD_BREAK = ' \t\f()=;:"'
@@ -90,12 +97,14 @@ def history_path() -> Path:
     return Path(os.environ.get("MAINPY_HISTORY", Path.home() / ".mainpy_history"))
 
 
-def run_and_report(session, text: str) -> bool:
-    """Run text; print an error if it fails. False when the user asked to quit."""
+def run_and_report(session, text: str, may_leave=lambda: True) -> bool:
+    """Run text; print an error if it fails (a stop request that cut it short, in one
+    line). False when the user asked to quit: QUIT typed here asks `may_leave()` first,
+    a macro's QUIT does not."""
     try:
         session.run(text)
-    except QuitSignal:
-        return False
+    except QuitSignal as e:
+        return not (e.from_macro or may_leave())
     except LangError as e:
         print(e.format(), file=session.out)
     except KeyboardInterrupt:
@@ -284,6 +293,17 @@ def repl(session, input=None, output=None) -> int:
     if input is None:
         session.echo("mainpy: MAIN's command language. help lists the commands; "
                      "Ctrl-D or quit leaves.")
+    asker = []
+
+    def ask(question: str) -> str:
+        if not asker:                    # no history: the answer is not a sentence
+            asker.append(PromptSession(input=input, output=output))
+        with patch_stdout(raw=True):
+            return asker[0].prompt(question)
+
+    def may_leave() -> bool:
+        return _may_leave(session, ask)
+
     while True:
         try:
             with patch_stdout(raw=True):     # atom picks in the window print above the prompt
@@ -291,9 +311,28 @@ def repl(session, input=None, output=None) -> int:
         except KeyboardInterrupt:
             continue            # Ctrl-C clears the sentence
         except EOFError:
-            return 0            # Ctrl-D leaves
-        if text.strip() and not run_and_report(session, text):
+            if may_leave():     # Ctrl-D leaves (asking first if the model changed)
+                return 0
+            continue
+        if text.strip() and not run_and_report(session, text, may_leave):
             return 0
+
+
+def _may_leave(session, ask) -> bool:
+    """May the prompt end? Yes if the model is as last read or written; else the user
+    is asked (Enter, n: no). An input that has ended cannot answer: yes."""
+    if not session.model_changed():
+        return True
+    try:
+        answer = ask(LEAVE)
+    except EOFError:
+        return True
+    except KeyboardInterrupt:
+        answer = ""
+    if answer.strip().lower() in ("y", "yes"):
+        return True
+    print(" not leaving: write coor file NAME writes the model", file=session.stream())
+    return False
 
 
 def _renumber(e: LangError, name: str, offset: int) -> LangError:
@@ -318,7 +357,8 @@ def _plain(session, stream) -> int:
     """Sentences from a pipe: no prompt, no colours; errors reported, reading goes on.
 
     Errors name the line of the stream (`<stdin>:12:5`). The exit status is 1 if any
-    sentence failed, 130 if interrupted, else 0.
+    sentence failed, 130 if interrupted or stopped (Ctrl-C during a minimization,
+    which ends the reading too), else 0.
     """
     name = getattr(stream, "name", None)
     name = name if isinstance(name, str) else "<stdin>"
@@ -335,9 +375,18 @@ def _plain(session, stream) -> int:
             session.run(text, name)
         except QuitSignal:
             return False
+        except Stopped as e:            # a stop request ends the reading too
+            print(_renumber(e, name, at - 1).format(), file=session.out)
+            status = 130
+            return False
         except LangError as e:
             print(_renumber(e, name, at - 1).format(), file=session.out)
             status = 1
+        stop = session.interpreter.last_stop
+        if stop is not None:
+            print(_renumber(stop, name, at - 1).format(), file=session.out)
+            status = 130
+            return False
         return True
 
     try:

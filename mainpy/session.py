@@ -169,6 +169,9 @@ STATE: tuple[Field, ...] = (
     Field("energy", lambda: None, OBJECT, "the restraint energy of those restraints"),
     Field("ener", default_terms, TABLE, "ENER: each term's on/off, scale, map, target"),
     Field("data_weight", lambda: None, VALUE, "(data terms, weight) of the last run"),
+    Field("model_mark", lambda: None, VALUE,
+          "the model's print (as the fingerprint sees it) when it was last read or "
+          "written whole: the model changed since if it differs (None: never)"),
     Field("verbose", lambda: 1, VALUE, "SET VERBOSE: how much is printed"),
     Field("debug", lambda: False, VALUE, "SET DEBUG: show tracebacks of internal errors"),
 )
@@ -177,7 +180,8 @@ STATE: tuple[Field, ...] = (
 NOT_STATE: dict[str, str] = {
     "out": "where the session prints",
     "journal": "the file the prompt's sentences are written to",
-    "stop": "the stop flag: set to end a minimization after its step",
+    "stop": "the stop flag: set to end a minimization after its step, and with it every "
+            "macro level (the interpreter clears it when it has unwound them)",
     "observers": "called with the session after model changes (the window)",
     "step_hooks": "called during a minimization after every step: hook(session, step, "
                   "atoms, shown), shown on WRITE_STEP steps (the window redraws then)",
@@ -211,8 +215,11 @@ class Session:
 
     # ------------------------------------------------------------------ running text
     def run(self, text: str, name: str = "<input>") -> None:
-        """Run command text (sentences separated by new lines or ';')."""
-        self.interpreter.run_text(text, name)
+        """Run command text (sentences separated by new lines or ';'). A stop request
+        (Ctrl-C, key e) that leaves sentences unrun raises `Stopped`; one that ends the
+        last sentence is in `interpreter.last_stop`."""
+        with self.interpreter.top():
+            self.interpreter.run_text(text, name)
 
     def run_soon(self, text: str, name: str = "<window>") -> bool:
         """Run text now or, while a sentence runs (a click in the window during a
@@ -222,7 +229,8 @@ class Session:
 
     def run_file(self, path: str | Path, args=()) -> None:
         """Run a macro file as `<path args` would."""
-        self.interpreter.run_file(Path(path), [str(a) for a in args])
+        with self.interpreter.top():
+            self.interpreter.run_file(Path(path), [str(a) for a in args])
 
     # ------------------------------------------------------------------ output
     def stream(self):
@@ -232,8 +240,14 @@ class Session:
         return sys.stdout if self.out is sys.__stdout__ else self.out
 
     def echo(self, text: str = "", level: int = 1) -> None:
+        """Progress and chatter: printed at verbosity `level` and above (-q is 0)."""
         if self.verbose >= level:
             print(text, file=self.stream(), flush=True)
+
+    def result(self, text: str = "") -> None:
+        """A line of what a sentence was asked to show (SHOW, REFL R-VALUE, HELP):
+        printed whatever the verbosity, -q too."""
+        print(text, file=self.stream(), flush=True)
 
     def warn(self, text: str) -> None:
         print(f"warning: {text}", file=self.stream(), flush=True)
@@ -246,14 +260,9 @@ class Session:
     def input_path(self, name: str) -> str:
         """A file to read: as given (relative to the working folder), else beside one of
         the macros that are running (innermost first), so a macro and its data can
-        travel together."""
-        p = Path(name).expanduser()
-        if p.is_absolute() or p.exists():
-            return str(p)
-        for frame in reversed(self.interpreter.frames):   # innermost macro first
-            if frame.path is not None and (frame.path.parent / p).exists():
-                return str(frame.path.parent / p)
-        return str(p)
+        travel together. (`--check` looks for files the same way.)"""
+        from mainpy.lang.interpreter import input_file
+        return input_file(name, [f.path for f in self.interpreter.frames])
 
     # ------------------------------------------------------------------ model & selections
     def need_model(self):
@@ -310,6 +319,18 @@ class Session:
                 del self.keys[name]
         if old is not None and len(old.atoms) != len(model.atoms):
             self.saved.clear()
+        self.model_mark = _print_model(model)     # as read: nothing to lose yet
+
+    def model_written(self, mask=None) -> None:
+        """WRITE COOR calls this once the model is written (`mask`: the atoms written,
+        None for all): a model written whole counts as kept until it changes again."""
+        if self.model is not None and (mask is None or bool(mask.all())):
+            self.model_mark = _print_model(self.model)
+
+    def model_changed(self) -> bool:
+        """Has the model changed since it was last read or written whole? (Leaving the
+        prompt then asks first.)"""
+        return self.model is not None and _print_model(self.model) != self.model_mark
 
     # ------------------------------------------------------------------ transactions
     def state(self) -> dict:

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import lark
+import numpy as np
 import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
@@ -609,3 +610,63 @@ def test_python_m_mainpy_quit(tmp_path):
     r = _mainpy(tmp_path, "set vari X = 5\nquit\nminimize stpe 5\n")
     assert r.returncode == 0
     assert "error" not in r.stdout
+
+
+# ------------------------------------------------------------------------------- leaving
+
+DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo_start.pdb"
+ASKED = "leave without writing?"
+
+
+def changed_session() -> Session:
+    s = new_session()
+    s.run(f'read coor file "{DEMO}"')
+    s.run("set coor kick 0.2 seed 1")
+    return s
+
+
+def test_ctrl_d_with_a_changed_model_asks_first(history):
+    s = changed_session()
+    p = Prompt(s)
+    p.type(CTRL_D)
+    assert ASKED in "".join(p.screen.text)
+    p.type(ENTER)                             # the default: no
+    assert " not leaving: write coor file NAME writes the model" in out(s)
+    p.type("set vari AFTER = 1" + ENTER)      # the prompt is back
+    assert s.variables["AFTER"] == "1"
+    assert p.finish(CTRL_D + "y" + ENTER) == 0
+
+
+def test_quit_typed_with_a_changed_model_asks_first(history, tmp_path):
+    s = changed_session()
+    (tmp_path / "q.cmds").write_text("quit\n")
+    # n: stay; a macro's QUIT asks nothing
+    rc = feed(s, "quit" + ENTER + "n" + ENTER + "set vari STAYED = 1" + ENTER
+              + f"<{tmp_path / 'q'}" + ENTER + "set vari NEVER = 1" + ENTER)
+    assert rc == 0
+    assert s.variables.get("STAYED") == "1" and "NEVER" not in s.variables
+
+
+def test_nothing_is_asked_when_the_model_is_as_read_or_written(history, tmp_path):
+    s = new_session()
+    s.run(f'read coor file "{DEMO}"')
+    assert not s.model_changed()
+    assert feed(s, CTRL_D) == 0                       # as read: leaves at once
+    s = changed_session()
+    assert s.model_changed()
+    s.model_written(np.zeros(len(s.atoms), bool))     # a part written: still changed
+    assert s.model_changed()
+    s.model_written()                                 # written whole
+    assert not s.model_changed() and feed(s, CTRL_D) == 0
+    # piped input never asks
+    s = changed_session()
+    assert _plain(s, io.StringIO("set vari X = 1\nquit\n")) == 0
+
+
+def test_write_coor_counts_as_written(history, tmp_path):
+    """WRITE COOR tells the session (`session.model_written(mask)`)."""
+    s = changed_session()
+    s.run(f'write coor file "{tmp_path / "part.pdb"}" sele resi numb 1 : 5 end')
+    assert s.model_changed()
+    s.run(f'write coor file "{tmp_path / "all.pdb"}"')
+    assert not s.model_changed()

@@ -143,7 +143,7 @@ def full(data, tmp_path):
     point, a map, an extra dictionary name."""
     s = Session(out=io.StringIO())
     s.run(f"read coor file {data('xtal/1aba/1aba.pdb')}")
-    s.run("key k sele resi numb 5 end; set vari X = 1; save coor a; make map 1 zero")
+    s.run("key five sele resi numb 5 end; set vari X = 1; save coor a; make map 1 zero")
     s.extra_cifs = ["extra.cif"]
     return s
 

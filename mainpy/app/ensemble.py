@@ -5,8 +5,9 @@ refinement through the refinement layer (`KickRefinement`: the two stages of
 `kick_refine.cmds`, coordinates then coordinates and B, with the kick falling to zero,
 its settings taken from the KICK_* variables) on the model, data and monomer library it
 is given; with ``macro`` it runs that macro instead (`<macro model data out`, KICK_SEED
-set to the member's seed). The best member by R-free (R-work without a test set) is kept,
-and the spread of the members is reported: R-work and R-free (mean, sd, min, max) and
+set to the member's seed). The best member by R-work is kept: the choice uses the work
+set only, so the R-free reported for it is still an unbiased check (choosing by R-free
+would fit the test set through the choice). The spread of the members is reported: R-work and R-free (mean, sd, min, max) and
 the rms coordinate deviation of each member from the best one.
 
     from mainpy.app.ensemble import run_ensemble
@@ -45,7 +46,8 @@ class Member:
 
     @property
     def score(self) -> float:
-        return self.r_free if np.isfinite(self.r_free) else self.r_work
+        """What the best member is chosen by: R-work (never the test set)."""
+        return self.r_work
 
 
 @dataclass
@@ -75,7 +77,8 @@ class EnsembleResult:
             s = sp[k]
             lines.append(f" {k.replace('_', '-')}: mean {s['mean']:.4f} sd {s['sd']:.4f} "
                          f"range {s['min']:.4f} - {s['max']:.4f}")
-        lines.append(f" best: seed {self.best.seed}, written to {self.best_path}")
+        lines.append(f" best by R-work: seed {self.best.seed}, written to {self.best_path} "
+                     "(chosen without the test set: its R-free is a fair check)")
         return "\n".join(lines)
 
 
@@ -153,7 +156,7 @@ def _run_member(model, data, out_dir, seed, macro, monlib, variables,
         s.run(f"<{macro} ENS_MODEL ENS_DATA ENS_OUT")
     # of the final model, whatever the macro did; scales fitted from scratch, so the
     # session that takes this model over gets the same figures
-    rw, rf = rephase(s, cold=True).r_factors()
+    rw, rf = rephase(s).r_factors()
     return Member(int(seed), path, float(rw), float(rf), s.atoms.xyz.copy(), s.atoms.b.copy(),
                   out.getvalue())
 
@@ -162,7 +165,7 @@ def run_ensemble(model, data, out_dir, seeds=(1, 2, 3, 4), macro: str | None = N
                  monlib=None, variables: dict | None = None, workers: int | None = None,
                  best_name: str = "best.pdb", dictionaries=()) -> EnsembleResult:
     """Run the kick refinement (or ``macro``) once per seed in parallel processes; keep
-    the best by R-free. ``monlib`` is a monomer library folder, ``dictionaries`` more
+    the best by R-work. ``monlib`` is a monomer library folder, ``dictionaries`` more
     monomer CIFs, ``variables`` the KICK_* settings (and any the macro reads)."""
     seeds = [int(x) for x in seeds]
     if not seeds:
@@ -228,7 +231,7 @@ def session_ensemble(session, seeds, workers: int | None = None, macro=None,
     if best_file is not None:
         atomic_write(best_file, lambda tmp: shutil.copyfile(res.best_path, tmp))
     session.model.atoms = atoms.replace(xyz=best.xyz.copy(), b=best.b.copy())
-    rephase(session, cold=True)       # as the member fitted it
+    rephase(session)       # scales from scratch, as the member fitted them
     session.variables["ENS_BEST_SEED"] = str(best.seed)
     return res, start
 

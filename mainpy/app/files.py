@@ -19,7 +19,7 @@ def read_model(session, path: str, fmt: str | None = None, append: bool = False)
 
 
 def read_data(session, path: str, fobs=None, sigma=None, iobs=None, free=None,
-              free_value: int = 0, reso=None):
+              free_value: int | None = None, reso=None):
     """Read reflections (MTZ or mmCIF) and make them the session's data; they must fit
     the model already read. ``reso`` (lo, hi) sets the REFL RESO limits."""
     from mainpy.xtal.reflections import read_reflections
@@ -37,7 +37,39 @@ def read_data(session, path: str, fobs=None, sigma=None, iobs=None, free=None,
     return refl
 
 
+def refinement_stats(session):
+    """mainpy's figures for the model in hand, for the header of a written model: the
+    data in use and R-work / R-free of the model's current Fmodel (re-phased if the
+    model changed; never REFL KICK's kicked copy), the restraint rmsd, mean B."""
+    import numpy as np
+
+    from mainpy._version import __version__
+    from mainpy.model.header import RefinementStats
+    atoms = session.atoms
+    stats = RefinementStats(version=__version__, mean_b=float(np.mean(atoms.b)))
+    if session.reflections is not None:
+        from mainpy.app.phasing import need_fmodel, new_fmodel
+        fm = need_fmodel(session)
+        if getattr(fm, "kicked", False):
+            fm = new_fmodel(session)
+        r = fm.refl
+        obs = r.observed
+        rw, rf = fm.r_factors()
+        stats.d_high, stats.d_low = float(r.d[obs].min()), float(r.d[obs].max())
+        stats.n_work, stats.n_free = int(r.work.sum()), int(r.test.sum())
+        stats.r_work = float(rw)
+        stats.r_free = float(rf) if stats.n_free else None
+    if session.restraints is not None:
+        from mainpy.restraints import geometry as G
+        summ = G.summary(atoms.xyz, session.restraints)
+        stats.rmsd_bond, stats.n_bond = summ["bond"]["rmsd"], summ["bond"]["count"]
+        stats.rmsd_angle, stats.n_angle = summ["angle"]["rmsd"], summ["angle"]["count"]
+    return stats
+
+
 def write_model(session, path: str, fmt: str | None = None, mask=None) -> int:
-    """Write the model (or the atoms of ``mask``); returns the number of atoms written."""
+    """Write the model (or the atoms of ``mask``) with mainpy's own refinement header
+    (`refinement_stats`); returns the number of atoms written."""
     from mainpy.model import model as M
-    return M.write_structure(session.need_model(), path, fmt, mask)
+    model = session.need_model()
+    return M.write_structure(model, path, fmt, mask, stats=refinement_stats(session))

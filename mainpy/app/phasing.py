@@ -3,6 +3,13 @@
 `rephase` makes the session's Fmodel (Fcalc, bulk-solvent mask, scales) of the model as it
 is and sets R_WORK / R_FREE; `run_fmodel` gives a minimization an Fmodel of its own to
 re-phase in place as it goes.
+
+Every figure is about the model in hand: an Fmodel records the model it describes
+(`install`: the fingerprint of the session's atoms when it was made), and `need_fmodel`,
+which every command that reports R or uses Fmodel goes through, re-phases when the
+coordinates, B, U, occupancies or atoms have changed since (one mechanism, not a check
+per command). REFL KICK's Fmodel is of a kicked copy, made on purpose: it stays in use
+until the model itself changes.
 """
 
 from __future__ import annotations
@@ -19,7 +26,14 @@ def data_in_use(session):
     if refl is None:
         raise ScienceError("no reflections: read them first (read refl file data.mtz)")
     lo, hi = session.xtal.get("reso", (None, None))
-    return refl if lo is None and hi is None else select_resolution(refl, hi, lo)
+    if lo is None and hi is None:
+        return refl
+    sub = select_resolution(refl, hi, lo)
+    if not sub.observed.any():
+        raise ScienceError(f"no observed reflections between {lo:g} and {hi:g} A (the data "
+                           f"go from {refl.d.max():.2f} to {refl.d.min():.2f} A): change "
+                           "REFL RESO")
+    return sub
 
 
 def new_fmodel(session, atoms=None):
@@ -45,24 +59,59 @@ def _fmodel_key(session):
     return (id(session.reflections), id(session.model), x["reso"], x["solv_flat"], x["aniso"])
 
 
-def rephase(session, cold: bool = False):
+def rephase(session):
     """RE_PHASE: Fcalc of the current model, bulk-solvent mask, scales; sets R_WORK/R_FREE.
 
-    With the same data, model and settings as the last RE_PHASE, the scale fit starts
-    from the last scales (a warm start) on a shallow copy of the last Fmodel: update()
-    replaces its arrays, so the one a failed sentence leaves behind is never touched.
-    ``cold`` fits the scales from scratch (the same figures as any fresh fit of this
-    model: a warm start may end up to ~5e-4 in R away after a large change)."""
+    The scales are fitted from scratch, so every R-value mainpy reports is that of any
+    fresh fit of this model, whatever came before (a fit started from the last scales
+    ends up to ~5e-4 in R, and after a large edit 0.04, away: it keeps the old overall
+    B). With the same data and settings as the last RE_PHASE, its grids, FFT set-up and
+    scaling bins are reused on a shallow copy (update() replaces the arrays, so the
+    Fmodel a failed sentence leaves behind is never touched). Warm fits are for the
+    re-phasings inside a minimization (`mainpy.app.refinement`)."""
     key = _fmodel_key(session)
     old = session.fmodel
-    if not cold and old is not None and getattr(old, "session_key", None) == key:
-        fm = copy.copy(old).update(session.atoms)
+    if old is not None and getattr(old, "session_key", None) == key:
+        fm = copy.copy(old).update(session.atoms, warm=False)
     else:
         fm = new_fmodel(session)
     fm.session_key = key
+    install(session, fm)
+    return fm
+
+
+def kicked_rephase(session, r: float, seed=None):
+    """REFL KICK: RE_PHASE from a copy of the model kicked by up to r A (the model itself
+    does not move); maps and R-values use it until the model changes."""
+    from mainpy.model.perturb import kick_coordinates
+    atoms = session.atoms
+    kicked = atoms.replace(xyz=kick_coordinates(atoms.xyz, session.select(None), r, seed))
+    fm = new_fmodel(session, kicked)
+    fm.session_key = _fmodel_key(session)
+    install(session, fm, kicked=True)
+    return fm
+
+
+def install(session, fm, kicked: bool = False) -> None:
+    """Make ``fm`` the session's Fmodel, as the one of the model in hand now (R_WORK and
+    R_FREE set from it); ``kicked``: it is of REFL KICK's kicked copy (files written
+    never quote it)."""
+    from mainpy.xtal.fmodel import atoms_key
+    fm.model_key = atoms_key(session.atoms)
+    fm.kicked = kicked
     session.fmodel = fm
     set_r_variables(session, fm)
-    return fm
+
+
+def is_current(session, fm=None) -> bool:
+    """Whether the session's Fmodel (or ``fm``) is that of the model in hand, with the
+    data and settings in use."""
+    from mainpy.xtal.fmodel import atoms_key
+    fm = session.fmodel if fm is None else fm
+    if fm is None or session.model is None:
+        return False
+    return (getattr(fm, "session_key", None) == _fmodel_key(session)
+            and getattr(fm, "model_key", None) == atoms_key(session.atoms))
 
 
 def run_fmodel(session):
@@ -82,7 +131,8 @@ def run_fmodel(session):
 
 
 def need_fmodel(session):
-    """The Fmodel of the last RE_PHASE (made now if there is none yet)."""
-    if session.fmodel is None:
+    """The Fmodel of the model in hand: the last RE_PHASE's if nothing changed since,
+    else a new RE_PHASE (warm when the data and settings are the same)."""
+    if not is_current(session):
         rephase(session)
     return session.fmodel

@@ -49,6 +49,7 @@ class RunSettings:
     kick: KickSettings | None = None
     gain: float | None = None            # GAIN_R-VALUE
     target_rmsd: float | None = None     # ADJUST BOND r (default 0.02)
+    fixed_weight: float | None = None    # ADJUST WEIGHT w: the data weight, kept fixed
 
     def check(self) -> None:
         if self.steps < 0:
@@ -59,6 +60,17 @@ class RunSettings:
                                   f"({self.kick.amplitude:g})")
             if self.bodies is not None:
                 raise MainpyError("PHASE KICK kicks atoms; it does not go with BY BODY")
+        if self.fixed_weight is not None and self.fixed_weight <= 0:
+            raise MainpyError(f"a data weight must be positive ({self.fixed_weight:g})")
+        if self.phase_steps is not None and self.phase_steps < 1:
+            raise MainpyError(f"PHASE STEPS needs at least 1 step ({self.phase_steps})")
+
+    @property
+    def adjusts_weight(self) -> bool:
+        """MAIN's re-adjustment by bond rmsd: only when atoms move freely (occupancy-only
+        and rigid-body runs cannot change bonds) and no fixed weight is given."""
+        return (self.fixed_weight is None and "xyz" in self.params
+                and self.bodies is None)
 
 
 @dataclass
@@ -88,7 +100,8 @@ def report_figures(session, atoms) -> dict:
     import numpy as np
     out = {"mean B": float(np.mean(atoms.b))}
     if session.reflections is not None and session.fmodel is not None:
-        out["R-work"], out["R-free"] = session.fmodel.r_factors()
+        from mainpy.app.phasing import need_fmodel
+        out["R-work"], out["R-free"] = need_fmodel(session).r_factors()
     if session.restraints is not None:
         from mainpy.restraints import geometry as G
         summ = G.summary(atoms.xyz, session.restraints)
@@ -132,14 +145,24 @@ class RefinementRun:
         self.write_step = settings.write_step or max(1, settings.steps // 10)
         self.phase_steps = settings.phase_steps
         if settings.kick is not None and self.phase_steps is None:
-            from mainpy.refine.kick import ROUND_STEPS
+            from mainpy.refine.kick_protocol import ROUND_STEPS
             self.phase_steps = ROUND_STEPS
+        if "b" in settings.params:
+            an = (atoms.aniso != 0).any(axis=1) & self.moving
+            if an.any():
+                raise MainpyError(
+                    f"{int(an.sum())} moving atoms have anisotropic U (ANISOU records) and "
+                    "B-VALUES refines isotropic B: `set temp iso` makes them isotropic "
+                    "(B = 8 pi^2 tr(U) / 3), or refine POSITION alone (U is kept)")
         self.objective = build_objective(session)
         target = settings.target_rmsd if settings.target_rmsd is not None \
             else DEFAULT_BOND_RMSD
         self.weight = DataWeight(self.objective, target)
         kept = session.data_weight
-        if kept is not None and kept[0] == self.weight.key:
+        if settings.fixed_weight is not None:
+            self.weight.w = settings.fixed_weight
+            self.weight.apply()
+        elif kept is not None and kept[0] == self.weight.key:
             self.weight.w = kept[1]           # the weight the last run ended with
             self.weight.apply()
         else:
@@ -155,8 +178,9 @@ class RefinementRun:
         what = f"{len(s.bodies)} rigid bodies" if s.bodies is not None \
             else f"{int(self.moving.sum())} atoms"
         terms = ", ".join(f"{p.name} {p.weight:.3g}" for p in self.objective.parts)
+        fixed = " (data weight fixed)" if s.fixed_weight is not None else ""
         return (f" minimizing {what} ({' '.join(s.params)}), {s.steps} steps; "
-                f"terms: {terms}")
+                f"terms: {terms}{fixed}")
 
     def _on_step(self, p) -> bool:
         session = self.session
@@ -198,7 +222,8 @@ class RefinementRun:
                     return (f"R-work improved by less than {g:g} "
                             f"({self._last_r:.4f} -> {r:.4f})")
             self._last_r = r
-        if self.phase_steps or self._step - self._since_adjust >= READJUST_EVERY:
+        if self.s.adjusts_weight and (self.phase_steps or
+                                      self._step - self._since_adjust >= READJUST_EVERY):
             self._since_adjust = self._step
             adj = self.weight.readjust(bond_rmsd(session, atoms))
             if adj is not None:
@@ -208,7 +233,7 @@ class RefinementRun:
     def rephase(self, atoms) -> None:
         """RE_PHASE during the run: new Fcalc, mask and scales of the run's Fmodel (a
         warm update); every target refreshes its per-cycle parameters."""
-        from mainpy.app.phasing import rephase, set_r_variables
+        from mainpy.app.phasing import install, rephase
         session = self.session
         if session.reflections is None or session.model is None:
             return
@@ -219,8 +244,7 @@ class RefinementRun:
             if hasattr(part.target, "set_atoms"):   # the free-kick target kicks this model
                 part.target.set_atoms(atoms)
             part.target.refresh()
-            session.fmodel = fm
-            set_r_variables(session, fm)
+            install(session, fm)
         else:
             fm = rephase(session)
         self.refresh_map_targets()
@@ -236,7 +260,7 @@ class RefinementRun:
                 part.target = map_target(self.session, t)
 
     def _on_kick(self, k, a):
-        from mainpy.refine.kick import B_PER_A
+        from mainpy.refine.kick_protocol import B_PER_A
         if a > 0:
             b = f", B by up to +/-{a * B_PER_A:.3g}" if "b" in self.s.params else ""
             self.session.echo(f"  round {k + 1}: kick up to {a:.3f} A{b}", level=2)
@@ -249,8 +273,10 @@ class RefinementRun:
         from mainpy.refine.stop import ctrl_c_stops
         session, s = self.session, self.s
         before = report_figures(session, session.atoms)
-        session.stop.clear()
         session.echo(self.describe())
+        if session.reflections is not None and not self.weight.data:
+            session.warn("the reflections are not used: the X-ray term is off, so this run "
+                         "refines against the restraints alone (ener xray on uses the data)")
         segment = self.phase_steps or READJUST_EVERY
         with ctrl_c_stops(session.stop):
             if s.kick is None:
@@ -258,7 +284,7 @@ class RefinementRun:
                                   s.steps, s.method, segment=segment, on_step=self._on_step,
                                   between=self._between, bodies=s.bodies)
             else:
-                from mainpy.refine.kick import kick_protocol
+                from mainpy.refine.kick_protocol import kick_protocol
                 k = s.kick
                 session.echo(f" kick protocol: amplitude {k.amplitude:g} A falling "
                              f"{k.law}ly to 0, rounds of {self.phase_steps} steps"
@@ -270,10 +296,10 @@ class RefinementRun:
                                        on_kick=self._on_kick)
         session.model.atoms = result.atoms
         adj = self.weight.readjust(bond_rmsd(session, result.atoms)) \
-            if result.steps >= 10 else None
+            if result.steps >= 10 and s.adjusts_weight else None
         if adj is not None:
             session.echo(f"  for the next run: {adj.describe()}")
-        if self.weight.data:
+        if self.weight.data and s.adjusts_weight:
             session.data_weight = (self.weight.key, self.weight.w)
         self._final_phase()
         session.notify()
@@ -283,19 +309,18 @@ class RefinementRun:
         session.echo(f" {result.steps} steps, ended by {end}"
                      + (f": {result.message}" if result.reason in ("nan", "gain") else ""))
         for line in report_lines(before, after):
-            session.echo(line)
-        session.stop.clear()
+            session.result(line)
+        session.stop.ran(result)     # a stop stays set: the interpreter ends the macros
         return RunReport(result, before, after, self.history)
 
     def _final_phase(self) -> None:
         """The R-values of the report are those of the final model."""
-        from mainpy.app.phasing import rephase, set_r_variables
+        from mainpy.app.phasing import install, rephase
         session = self.session
         xpart = self.objective.part("xray")
-        if xpart is not None:
-            xpart.target.fmodel.update(session.atoms)
-            session.fmodel = xpart.target.fmodel
-            set_r_variables(session, session.fmodel)
+        if xpart is not None:      # scales from scratch: the figures of any fresh fit
+            xpart.target.fmodel.update(session.atoms, warm=False)
+            install(session, xpart.target.fmodel)
         elif session.fmodel is not None:
             rephase(session)
 

@@ -52,7 +52,7 @@ def xray_target(session, fmodel):
     the run that owns it)."""
     kind = session.ener["xray"]["target"]
     if kind == "kick":             # ML with free-kick sigmaA (work set only)
-        from mainpy.targets.kick import FreeKickMlTarget
+        from mainpy.targets.free_kick import FreeKickMlTarget
         return FreeKickMlTarget(fmodel, session.atoms)
     from mainpy.targets.xray import xray_target as make
     return make(kind, fmodel)
@@ -62,14 +62,6 @@ def data_targets(session):
     """[(name, scale, Target)] for the data terms switched on with ENER."""
     out = []
     e = session.ener
-    if any(e[t]["on"] for t in DATA_TERMS):
-        an = (session.atoms.aniso != 0).any(axis=1)
-        if an.any():
-            from mainpy.errors import MainpyError
-            raise MainpyError(
-                f"{int(an.sum())} atoms have anisotropic U (ANISOU records); the X-ray and "
-                "density targets refine isotropic B only: `set temp iso` makes them "
-                "isotropic (B = 8 pi^2 tr(U) / 3)")
     if e["xray"]["on"]:
         from mainpy.app.phasing import run_fmodel
         out.append(("xray", e["xray"]["scale"], xray_target(session, run_fmodel(session))))

@@ -8,16 +8,16 @@ def _help(session, args):
     words = args.get("command") or []
     reg = registry()
     if not words:
-        session.echo("Commands (help COMMAND for details; any unambiguous abbreviation works):")
+        session.result("Commands (help COMMAND for details; any unambiguous abbreviation works):")
         for cmd in sorted(reg.commands, key=lambda c: c.name):
             flag = "  (not built yet)" if cmd.action is None else ""
-            session.echo(f"  {cmd.name:<16} {cmd.help}{flag}")
-        session.echo("  <file [args]     run a macro file (.cmds)")
-        session.echo("  help selection   the selection language (sele ... end)")
+            session.result(f"  {cmd.name:<16} {cmd.help}{flag}")
+        session.result("  <file [args]     run a macro file (.cmds)")
+        session.result("  help selection   the selection language (sele ... end)")
         return
     if words[0].lower() in ("sele", "select", "selection"):
         from mainpy.lang.selection_words import help_text
-        session.echo(help_text())
+        session.result(help_text())
         return
     node = reg.find(words)
     if node is None:
@@ -29,14 +29,14 @@ def _help(session, args):
     if isinstance(node, dict):
         cmds = [c for c in reg.commands if reg.find(list(c.words[:len(words)])) is node]
         for c in cmds:
-            session.echo(c.usage())
-            session.echo(f"    {c.help}")
+            session.result(c.usage())
+            session.result(f"    {c.help}")
         return
-    session.echo(node.help_text())
+    session.result(node.help_text())
 
 
 def _quit(session, args):
-    raise QuitSignal()
+    raise QuitSignal(from_macro=session.interpreter.depth > 0)
 
 
 def _return(session, args):
@@ -44,8 +44,9 @@ def _return(session, args):
 
 
 command("help", help="list the commands, or show one command's usage",
-        trail=(Rest("command"),), action=_help,
+        trail=(Rest("command"),), action=_help, journal=False,
         examples=("help", "help minimize", "help read coor", "help selection"))
-command("quit", help="leave mainpy", action=_quit)
-command("exit", help="leave mainpy (same as QUIT)", action=_quit)
-command("return", help="end the current macro (at the prompt: nothing)", action=_return)
+command("quit", help="leave mainpy", action=_quit, journal=False)
+command("exit", help="leave mainpy (same as QUIT)", action=_quit, journal=False)
+command("return", help="end the current macro (at the prompt: nothing)", action=_return,
+        journal=False)

@@ -64,12 +64,12 @@ def _ener(session, args):
     if show:
         from mainpy.app.reports import energy_lines
         for line in energy_lines(session):
-            session.echo(line)
+            session.result(line)
     if listing is not None:
         from mainpy.app.reports import violation_lines
         lo, hi = listing.get("range", (4.0, float("inf")))
         for line in violation_lines(session, lo, hi):
-            session.echo(line)
+            session.result(line)
     if not show and listing is None:
         on = [t for t, st in new.items() if st["on"]]
         session.echo(" terms on: " + (" ".join(

@@ -48,8 +48,8 @@ command("ensemble", help="run a kick refinement from several seeds in parallel; 
                 "and data as they are now, with this session's monomer library. It runs\n"
                 "kick_refine.cmds' two stages (coordinates, then coordinates and B) with the\n"
                 "settings KICK_AMPL, KICK_RUN, KICK_STEPS, KICK_LAW, KICK_BOND, KICK_TARGET,\n"
-                "or the MACRO given. The best member by R-free (R-work without a test set)\n"
-                "becomes the model; R-work, R-free and each member's rms to the best are\n"
+                "or the MACRO given. The best member by R-work (chosen without the test set,\n"
+                "so its R-free stays a fair check) becomes the model; R-work, R-free and each member's rms to the best are\n"
                 "reported.",
         examples=("ensemble runs 4", "set vari KICK_AMPL = 0.5; ensemble runs 8 seed 11 "
                   "file best.pdb"))

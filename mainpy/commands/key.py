@@ -1,8 +1,9 @@
 """KEY: named selections (MAIN's keys)."""
 
 from mainpy.errors import MainpyError
+from mainpy.lang.errors import LangError
 from mainpy.lang.registry import Clause, Name, Sele, command
-from mainpy.lang.selection_words import BUILTIN_KEYS
+from mainpy.lang.selection_words import BUILTIN_KEYS, key_name_problem
 from mainpy.session import Key
 
 
@@ -23,6 +24,9 @@ def _key(session, args):
         return
     if "sele" not in args:
         raise MainpyError(f"KEY {name} needs a selection (sele ... end) or DROP")
+    problem = key_name_problem(name)
+    if problem is not None:         # it could not be used in SELE ... END
+        raise LangError(problem, args.where("name"))
     expr = args["sele"]
     if name in session.keys:
         expr = _inline(expr, name, session.keys[name].expr)
@@ -68,6 +72,9 @@ def _check_key(static, parsed):
         static.keys.discard(name.text)
     elif name is not None:
         static.keys.add(name.text)
+        problem = key_name_problem(name.text)
+        if problem is not None:
+            raise LangError(problem, name.token.where)
 
 
 command("key", help="store a selection under a name; DROP it; INIT removes all keys",
@@ -77,8 +84,9 @@ command("key", help="store a selection under a name; DROP it; INIT removes all k
         exclusive=(("sele", "drop", "init"),), needs=(("sele", "drop", "init"),),
         action=_key, check=_check_key,
         details="ACTIVE (what MINIMIZE moves) and IMAGE (what the window shows) are all "
-                "atoms\nuntil you define them. A key wins over a selection word of the same "
-                "name.\nA key defined from itself (key k sele k .or. ... end) keeps its former\n"
+                "atoms\nuntil you define them. A key is not named like a selection word or an\n"
+                "abbreviation of one (K reads as KEY inside SELE ... END): choose a longer name.\n"
+                "A key defined from itself (key near sele near .or. ... end) keeps its former\n"
                 "expression in place of its name.",
         examples=("key model_part select segm name DM_* end", "key model_part drop",
                   "key init"))

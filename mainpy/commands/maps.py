@@ -63,6 +63,9 @@ def _make_map(session, args):
     elif kind == "mask":
         if "radius" not in args:
             raise MainpyError("MAKE MAP n MASK needs RADIUS r")
+        if args["radius"] <= 0:
+            raise MainpyError(f"a mask radius is a positive distance in A "
+                              f"(got {args['radius']:g})")
         mask = session.select(args.get("sele"))
         xyz = session.atoms.xyz[mask]
         g = X.atom_mask(g, xyz, args["radius"])

@@ -73,7 +73,8 @@ def _minimize(session, args, all_atoms=False):
         method=method, bodies=bodies, write_step=args.get("write_step"),
         phase_steps=phase_steps, phase_macro=phase_macro, kick=kick,
         gain=args.get("gain_r_value"),
-        target_rmsd=adjust.get("bond") if adjust is not None else None))
+        target_rmsd=adjust.get("bond") if adjust is not None else None,
+        fixed_weight=adjust.get("weight") if adjust is not None else None))
 
 
 _CLAUSES = (
@@ -101,15 +102,21 @@ _CLAUSES = (
     Clause("gain_r-value", (Real("g"),),
            help="stop at a RE_PHASE when R-work improved by less than g (g >= 1: never)"),
     Clause("adjust", sub=(Clause("bond", (Real("r"),),
-                                 help="data weight so that rmsd(bonds) approaches r A"),),
+                                 help="data weight so that rmsd(bonds) approaches r A"),
+                          Clause("weight", (Real("w"),),
+                                 help="a fixed data weight w, never re-adjusted")),
            help="MAIN's weighting (default: bond 0.02)"),
 )
+#: REFINE moves all atoms: it takes every clause of MINIMIZE but the selections
+_REFINE_CLAUSES = tuple(c for c in _CLAUSES if c.key != "sele")
 
 command("minimize", help="minimize the energy over the ACTIVE (or selected) atoms",
         clauses=_CLAUSES, action=_minimize,
-        details="Ctrl-C (or key e in the image window) ends it after the current step.",
+        details="Ctrl-C (or key e in the image window) ends it after the current step, and\n"
+                "nothing after it runs: a macro that called it stops there too, and the\n"
+                "prompt comes back with the model as the minimizer left it.",
         examples=("minimize sele work_set end step MIN_STEP writ 1",
                   "min adjust bond 0.02"))
-command("refine", help="minimize over all atoms (same clauses as MINIMIZE)",
-        clauses=_CLAUSES, action=lambda session, args: _minimize(session, args, True),
+command("refine", help="minimize over all atoms (the clauses of MINIMIZE but SELE)",
+        clauses=_REFINE_CLAUSES, action=lambda session, args: _minimize(session, args, True),
         examples=("refine step 100 phase steps 15",))

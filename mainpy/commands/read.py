@@ -35,7 +35,7 @@ def _read_refl(session, args):
     from mainpy.app.files import read_data
     read_data(session, session.input_path(args["file"]), fobs=args.get("fobs"),
               sigma=args.get("sigma"), iobs=args.get("iobs"), free=args.get("free"),
-              free_value=args.get("free_value", 0), reso=args.get("reso"))
+              free_value=args.get("free_value"), reso=args.get("reso"))
     from mainpy.app.reports import data_lines
     for line in data_lines(session):
         session.echo(line)
@@ -47,11 +47,14 @@ command("read", "refl", help="read reflections (MTZ or mmCIF): amplitudes or int
                  Clause("sigma", (Word("label"),), help="sigma column"),
                  Clause("iobs", (Word("label"),), help="intensity column"),
                  Clause("free", (Word("label"),), help="free-R flag column"),
-                 Clause("free_value", (Int("v"),), help="flag value of the free set (default 0)"),
+                 Clause("free_value", (Int("v"),), help="flag value of the test set (default: read from the flags)"),
                  Clause("reso", (Real("lo"), Real("hi")), help="resolution limits in A")),
         needs=(("file",),), exclusive=(("fobs", "iobs"),), action=_read_refl,
         details="Columns are found automatically (F/SIGF, else I/SIGI converted by French &\n"
-                "Wilson) unless named. Free flags: 0 = free (CCP4) unless FREE_VALUE says.",
+                "Wilson) unless named; their MTZ types are checked. Free flags: two values\n"
+                "make the rarer one the test set (Phenix: 1), more values make 0 the test\n"
+                "set (CCP4); a test set outside 0.5-50 % is refused unless FREE_VALUE\n"
+                "names the value. The first lines say what was assumed.",
         examples=("read refl file data.mtz", "read refl file data.mtz fobs F sigma SIGF free R"))
 
 def _read_map(session, args):

@@ -1,11 +1,13 @@
 """REFL and FOURIER: reflections, re-phasing (RE_PHASE), R-values; map <-> structure factors."""
 
-from mainpy.app.phasing import data_in_use, need_fmodel, new_fmodel, rephase, set_r_variables
+from mainpy.app.phasing import data_in_use, need_fmodel, rephase
 from mainpy.app.reports import data_lines, fmt, phase_line, r_value_lines
 from mainpy.errors import MainpyError, NotBuiltError, ScienceError
 from mainpy.lang.registry import ON_OFF, Choice, Clause, Int, Name, Real, Sele, command
 
-LATER = "named sets of reflections, a later issue"
+LATER = ("mainpy has no named sets of reflections: every reflection in the resolution "
+         "limits is used, with the free set the data file flags; to use fewer, narrow the "
+         "limits with REFL RESO lo hi")
 
 
 # ---------------------------------------------------------------------------- REFL
@@ -21,6 +23,9 @@ def _refl(session, args):
             lo, hi = max(v), min(v)
             if hi <= 0:
                 raise MainpyError("resolution limits are positive distances in A")
+            if lo == hi:
+                raise MainpyError(f"REFL RESO needs a range: two different limits in A "
+                                  f"(got {lo:g} twice), e.g. refl reso 30 {hi:g}")
             x["reso"] = (lo, hi)
             session.fmodel = None
             session.echo(f" resolution {lo:g} - {hi:g} A")
@@ -32,35 +37,30 @@ def _refl(session, args):
         elif name == "kick":
             _kicked_phase(session, v)
         elif name in ("key", "sele"):
-            raise NotBuiltError(f"REFL {name.upper()} is not built yet (it comes with {LATER});"
-                                " nothing was changed")
+            raise NotBuiltError(f"REFL {name.upper()} is not built yet: {LATER}; "
+                                "nothing was changed")
     for name in args.names():
         if name == "show":
             for line in data_lines(session):
-                session.echo(line)
+                session.result(line)
         elif name == "phase":
-            session.echo(phase_line(rephase(session)))
+            session.result(phase_line(rephase(session)))
         elif name == "r_value":
             for line in r_value_lines(need_fmodel(session), session.xtal["shel"]):
-                session.echo(line)
+                session.result(line)
 
 
 def _kicked_phase(session, kick):
     """REFL KICK = r [SEED s]: RE_PHASE from a copy of the model kicked by up to r A (the
     model itself does not move); maps and R-values then use the kicked model's Fmodel."""
-    from mainpy.model.kick import kick_coordinates
+    from mainpy.app.phasing import kicked_rephase
     r = kick["r"]
     if r < 0:
         raise MainpyError(f"a kick amplitude cannot be negative ({r:g})")
-    atoms = session.atoms
-    kicked = atoms.replace(xyz=kick_coordinates(atoms.xyz, session.select(None), r,
-                                                kick.get("seed")))
-    fm = new_fmodel(session, kicked)
-    session.fmodel = fm
-    set_r_variables(session, fm)
+    fm = kicked_rephase(session, r, kick.get("seed"))
     rw, rf = fm.r_factors()
-    session.echo(f" RE_PHASE of the model kicked by up to {r:g} A: R-work {rw:.4f}  "
-                 f"R-free {fmt(rf)} (the model itself is unchanged)")
+    session.result(f" RE_PHASE of the model kicked by up to {r:g} A: R-work {rw:.4f}  "
+                   f"R-free {fmt(rf)} (the model itself is unchanged)")
 
 
 command("refl", help="reflection settings, RE_PHASE, R-values",

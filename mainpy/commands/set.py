@@ -21,7 +21,7 @@ def _mask(session, args):
 
 
 def _kick_coor(session, args):
-    from mainpy.model.kick import kick_coordinates
+    from mainpy.model.perturb import kick_coordinates
     atoms = session.atoms
     mask = _mask(session, args)
     xyz = kick_coordinates(atoms.xyz, mask, args["kick"], args.get("seed"),
@@ -41,7 +41,7 @@ def _set_column(column, label):
             _make_isotropic(session, atoms, mask)
             return
         if "kick" in args:
-            from mainpy.model.kick import kick_values
+            from mainpy.model.perturb import kick_values
             new = kick_values(atoms.b, mask, args["kick"], args.get("seed"),
                               distribution(args), floor=0.0)
             session.model.atoms = atoms.replace(b=new)

@@ -10,23 +10,23 @@ def _show_keys(session):
     masks = session.key_masks()
     names = set(masks) | set(session.keys)
     if not names:
-        session.echo(" no keys (ACTIVE and IMAGE are all atoms once a model is read)")
+        session.result(" no keys (ACTIVE and IMAGE are all atoms once a model is read)")
         return
-    session.echo(f" {'key':<16} {'atoms':>8}")
+    session.result(f" {'key':<16} {'atoms':>8}")
     for name in sorted(names, key=lambda k: (k not in BUILTIN_KEYS, k)):
         note = "" if name in session.keys else "  (built in: all atoms)"
         count = f"{int(masks[name].sum()):>8}" if name in masks else f"{'-':>8}  (no model yet)"
-        session.echo(f" {name:<16} {count}{note}")
+        session.result(f" {name:<16} {count}{note}")
 
 
 def _show_vari(session):
     if not session.variables:
-        session.echo(" no variables")
+        session.result(" no variables")
         return
     w = max(len(k) for k in session.variables)
     for k in sorted(session.variables):
         v = session.variables[k]
-        session.echo(f" {k:<{w}} = {v:.6g}" if isinstance(v, float) else f" {k:<{w}} = {v}")
+        session.result(f" {k:<{w}} = {v:.6g}" if isinstance(v, float) else f" {k:<{w}} = {v}")
 
 
 def _show_crystal(session):
@@ -34,15 +34,15 @@ def _show_crystal(session):
     p = m.cell.parameters
     sg = m.spacegroup
     a = m.atoms
-    session.echo(f" cell        {p[0]:.3f} {p[1]:.3f} {p[2]:.3f}  {p[3]:.2f} {p[4]:.2f} {p[5]:.2f}")
-    session.echo(f" space group {sg.xhm() if sg else 'unknown'}"
+    session.result(f" cell        {p[0]:.3f} {p[1]:.3f} {p[2]:.3f}  {p[3]:.2f} {p[4]:.2f} {p[5]:.2f}")
+    session.result(f" space group {sg.xhm() if sg else 'unknown'}"
                  + (f"  ({len(sg.operations())} symmetry operators)" if sg else ""))
-    session.echo(f" atoms       {len(a)} in {a.n_residues} residues, "
+    session.result(f" atoms       {len(a)} in {a.n_residues} residues, "
                  f"{len(set(a.chain.tolist()))} chains, {len(set(a.segment.tolist()))} segments")
     if m.structure.resolution:
-        session.echo(f" resolution  {m.structure.resolution:.2f} A (from the file)")
+        session.result(f" resolution  {m.structure.resolution:.2f} A (from the file)")
     if m.path:
-        session.echo(f" file        {m.path}")
+        session.result(f" file        {m.path}")
 
 
 def _show_sele(session, node):
@@ -50,23 +50,23 @@ def _show_sele(session, node):
     atoms = session.atoms
     mask = session.select(node)
     idx = np.flatnonzero(mask)
-    session.echo(f" {len(idx)} atoms selected")
+    session.result(f" {len(idx)} atoms selected")
     for i in idx[:MAX_LISTED]:
-        session.echo(f"  {atoms.serial[i]:>6} {atoms.label(i):<22} B {atoms.b[i]:6.2f} "
+        session.result(f"  {atoms.serial[i]:>6} {atoms.label(i):<22} B {atoms.b[i]:6.2f} "
                      f"occ {atoms.occ[i]:4.2f}")
     if len(idx) > MAX_LISTED:
-        session.echo(f"  ... and {len(idx) - MAX_LISTED} more")
+        session.result(f"  ... and {len(idx) - MAX_LISTED} more")
 
 
 def _show_maps(session):
     import numpy as np
     if not session.maps:
-        session.echo(" no maps")
+        session.result(" no maps")
         return
     for n in sorted(session.maps):
         g = session.maps[n]
         a = np.asarray(g.array)
-        session.echo(f" map {n}: grid {g.nu}x{g.nv}x{g.nw}, mean {a.mean():.4g}, "
+        session.result(f" map {n}: grid {g.nu}x{g.nv}x{g.nw}, mean {a.mean():.4g}, "
                      f"sigma {a.std():.4g}, min {a.min():.4g}, max {a.max():.4g}")
 
 
@@ -75,7 +75,7 @@ def _show_r_value(session, sub):
     from mainpy.app.reports import r_value_lines
     fm = need_fmodel(session)
     for line in r_value_lines(fm, session.xtal["shel"]):
-        session.echo(line)
+        session.result(line)
     name = sub.get("vari") if hasattr(sub, "get") else None
     if name:
         session.variables[name] = round(fm.r_free, 6)
@@ -100,12 +100,12 @@ def _show(session, args):
         elif name == "ener":
             from mainpy.app.reports import energy_lines
             for line in energy_lines(session):
-                session.echo(line)
+                session.result(line)
         elif name == "geometry":
             from mainpy.app.reports import geometry
             lines, figures = geometry(session)
             for line in lines:
-                session.echo(line)
+                session.result(line)
             if figures["inverted"]:
                 session.warn(f"{figures['inverted']} chiral centres are inverted")
     if not shown:
@@ -123,4 +123,5 @@ command("show", help="print keys, variables, the crystal, a selection, energies,
                                                    help="also store R-free in a variable"),),
                         help="R-work, R-free overall and per shell"),
                  Sele(help="list the selected atoms")),
-        action=_show, examples=("show key", "show sele resi name HOH end", "show crystal"))
+        action=_show, journal=False,
+        examples=("show key", "show sele resi name HOH end", "show crystal"))

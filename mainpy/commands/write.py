@@ -8,6 +8,7 @@ def _write_coor(session, args):
     fmt = "pdb" if "pdb" in args else "cif" if "cif" in args else None
     mask = session.select(args["sele"]) if "sele" in args else None
     n = write_model(session, args["file"], fmt, mask)
+    session.model_written(mask)
     session.echo(f" {n} atoms written to {args['file']}")
 
 

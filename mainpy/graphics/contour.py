@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from mainpy.graphics.geometry import orthogonalization
+from mainpy.graphics.scene import orthogonalization
 
 #: half-width (A) of the box that is contoured: a 20 A box
 DEFAULT_HALF = 10.0

@@ -19,7 +19,7 @@ from vispy.scene.cameras import ArcballCamera
 from vispy.util import keys as vkeys
 from vispy.visuals.filters import Filter
 
-from mainpy.graphics import geometry as G
+from mainpy.graphics import scene as drawn
 from mainpy.graphics.contour import DEFAULT_HALF, contour_box, level_value
 
 BACKGROUND = (0.0, 0.0, 0.0, 1.0)
@@ -132,11 +132,11 @@ class Viewer:
         self.camera.depth_value = SLAB
         self.view.camera = self.camera
         self.cell = scene.visuals.Line(pos=np.zeros((2, 3), np.float32), connect="segments",
-                                       color=G.CELL_COLOR + (1.0,), width=1.0, method="gl",
+                                       color=drawn.CELL_COLOR + (1.0,), width=1.0, method="gl",
                                        parent=self.view.scene)
         self.mesh = scene.visuals.Line(pos=np.zeros((2, 3), np.float32),
                                        connect=np.zeros((1, 2), np.uint32),
-                                       color=G.MAP_COLOR + (1.0,), width=1.0, method="gl",
+                                       color=drawn.MAP_COLOR + (1.0,), width=1.0, method="gl",
                                        parent=self.view.scene)
         self.sticks = scene.visuals.Line(pos=np.zeros((2, 3), np.float32), connect="segments",
                                          width=STICK_WIDTH, method="gl",
@@ -191,17 +191,17 @@ class Viewer:
         new_model = force or model is not self._model or len(self._colors) != n
         if new_model:
             self._model = model
-            self._bonds_all = G.find_bonds(atoms)
-            self._colors = G.element_colors(atoms.element)
-            self.cell.set_data(pos=G.cell_edges(model.cell))
+            self._bonds_all = drawn.find_bonds(atoms)
+            self._colors = drawn.element_colors(atoms.element)
+            self.cell.set_data(pos=drawn.cell_edges(model.cell))
             _show(self.cell, True)
             self._mask_src = object()      # force the mask below
         src, mask = self._image_mask(n)
         if new_model or src is not self._mask_src:
             self._mask_src = src
             self._shown = np.flatnonzero(mask)
-            self._bonds = G.shown_bonds(self._bonds_all, mask)
-            self.sticks.set_data(color=G.stick_colors(self._colors, self._bonds)
+            self._bonds = drawn.shown_bonds(self._bonds_all, mask)
+            self.sticks.set_data(color=drawn.stick_colors(self._colors, self._bonds)
                                  if len(self._bonds) else np.ones((2, 4), np.float32))
             self._xyz = None
         if new_model or self.settings.center is not self._center_src:
@@ -222,7 +222,7 @@ class Viewer:
         """Move the shown atoms to new coordinates (same model)."""
         self._xyz = xyz
         if len(self._bonds):
-            self.sticks.set_data(pos=G.stick_vertices(xyz, self._bonds))
+            self.sticks.set_data(pos=drawn.stick_vertices(xyz, self._bonds))
             _show(self.sticks, True)
         else:
             _show(self.sticks, False)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from mainpy.errors import MainpyError
 
+#: an include chain longer than this shows its first and last CHAIN_SHOWN callers only
+CHAIN_SHOWN = 3
 
 @dataclass(frozen=True)
 class Source:
@@ -74,9 +76,17 @@ class LangError(MainpyError):
                 out.append("  " + pad + "^" * max(1, min(w.length, len(text) - w.col + 1)))
         if self.candidates:
             out.append("  did you mean: " + ", ".join(self.candidates) + "?")
-        for c in self.chain:
-            out.append(f"  called from {c}")
+        out += [f"  called from {c}" if isinstance(c, Where) else c
+                for c in shorten(self.chain)]
         return "\n".join(out)
+
+
+def shorten(chain: list, keep: int = CHAIN_SHOWN) -> list:
+    """The include chain as shown: all of it, or (a runaway recursion) its first and
+    last `keep` places around a line that says how many are left out."""
+    if len(chain) <= 2 * keep + 1:
+        return list(chain)
+    return [*chain[:keep], f"  ... ({len(chain) - 2 * keep} more)", *chain[-keep:]]
 
 
 def wrap(exc: Exception, where: Where | None) -> LangError:

@@ -644,6 +644,9 @@ class Args:
         for sub in use.subs:
             self._items.append((sub.decl.key, _bind_use(sub, variables)))
         self._where = {sub.decl.key: sub.token.where for sub in use.subs}
+        for name, v in use.values.items():          # a value's own place
+            if isinstance(v, Val):
+                self._where.setdefault(name, v.token.where)
 
     def __contains__(self, name):
         return any(k == name for k, _ in self._items)
@@ -668,6 +671,7 @@ class Args:
         return list(self._items)
 
     def where(self, name) -> Where | None:
+        """Where a clause (its keyword) or a value was given in the sentence."""
         return self._where.get(name)
 
     def __repr__(self):

@@ -125,6 +125,7 @@ class Command:
     check: Callable | None = None                 # static effect for --check (defines names)
     details: str = ""
     examples: tuple[str, ...] = ()
+    journal: bool = True          # False: it only reads (HELP, SHOW): not journaled
 
     @property
     def name(self) -> str:
@@ -137,22 +138,54 @@ class Command:
         return " ".join(parts)
 
     def help_text(self) -> str:
+        """Usage, help, details, one row per argument and clause, examples. A sub-clause
+        is listed under its clause; one that several clauses share (ENER's SCALE) is
+        listed once, after them, with the clauses it follows."""
         lines = [self.usage(), "", "  " + self.help]
         if self.details:
             lines += ["", *("  " + d for d in self.details.strip().splitlines())]
-        rows = [(a.usage(), a.help) for a in self.lead + self.trail if a.help]
-        rows += [(c.usage(), c.help) for c in self.clauses]
+        owners: dict[Clause, list[Clause]] = {}
+        for parent, sub in _sub_clauses(self.clauses):
+            owners.setdefault(sub, [])
+            if parent not in owners[sub]:
+                owners[sub].append(parent)
+        rows: list[tuple[str, str] | str] = [(a.usage(), a.help)
+                                             for a in self.lead + self.trail if a.help]
+
+        def add(clause, indent):
+            rows.append((indent + clause.usage(), clause.help))
+            for s in clause.sub:
+                if len(owners[s]) == 1:
+                    add(s, indent + "  ")
+
         for c in self.clauses:
-            rows += [("  " + s.usage(), s.help) for s in c.sub]
+            add(c, "")
+        shared: dict[tuple, list[Clause]] = {}
+        for sub, parents in owners.items():
+            if len(parents) > 1:
+                shared.setdefault(tuple(parents), []).append(sub)
+        for parents, subs in shared.items():
+            rows.append("after " + " ".join(p.keyword.upper() for p in parents) + ":")
+            for s in subs:
+                add(s, "  ")
         if rows:
             lines.append("")
-            w = min(34, max(len(r[0]) for r in rows))
-            lines += [f"  {u:<{w}}  {h}".rstrip() for u, h in rows]
+            w = min(34, max(len(r[0]) for r in rows if isinstance(r, tuple)))
+            lines += [f"  {r}" if isinstance(r, str) else f"  {r[0]:<{w}}  {r[1]}".rstrip()
+                      for r in rows]
         if self.examples:
             lines += ["", "  examples:", *("    " + e for e in self.examples)]
         if self.pending:
-            lines += ["", f"  (not built yet: comes with {self.pending})"]
+            lines += ["", f"  (not built yet: {self.pending})"]
         return "\n".join(lines)
+
+
+def _sub_clauses(clauses):
+    """(parent, sub-clause) pairs at every depth, in the order declared."""
+    for c in clauses:
+        for s in c.sub:
+            yield c, s
+        yield from _sub_clauses(c.sub)
 
 
 class Ambiguous(Exception):

@@ -115,7 +115,7 @@ WORDS: tuple[Word, ...] = (
 TAGS: dict[str, Word] = {w.word: w for w in WORDS}
 
 NOTES = (
-    "a key's name alone selects its atoms; a key wins over a word of the same name",
+    "a key's name alone selects its atoms (so no key is named like a word or its abbreviation)",
     "names are case-sensitive; wildcards: * any run of characters, % one character",
     "words and sub-words may be abbreviated (resi numb, segm name, altl, temp, occu)",
 )
@@ -136,6 +136,34 @@ def all_words() -> set[str]:
     for w in WORDS:
         walk(w)
     return out
+
+
+def key_name_problem(name: str) -> str | None:
+    """Why a key cannot be called `name` (None if it can): inside SELE ... END a key's
+    name must read as that name, not as a selection word or an abbreviation of one
+    (K is KEY, A is ambiguous), not as END, and it must be a plain word."""
+    from mainpy.lang.parser import VAR_NAME
+    from mainpy.lang.registry import Ambiguous, match
+    low = name.lower()
+    if not VAR_NAME.match(name):
+        why = "a key's name is a word of letters, digits and _ starting with a letter"
+    elif low == END:
+        why = "inside SELE ... END it would end the selection"
+    else:
+        try:
+            word = match(low, TAGS)
+        except Ambiguous as e:
+            words = ", ".join(c.upper() for c in e.candidates)
+            why = f"inside SELE ... END it reads as an abbreviation of {words}"
+        else:
+            if word is None:
+                return None
+            why = (f"inside SELE ... END it is the selection word {word.upper()}"
+                   if word == low else
+                   f"inside SELE ... END it reads as the selection word {word.upper()}")
+    better = next((c for c in (f"{name}_set", "my_key")
+                   if VAR_NAME.match(c) and key_name_problem(c) is None), "my_key")
+    return f"a key cannot be named {name!r}: {why}; choose a longer name, e.g. {better}"
 
 
 def help_text() -> str:

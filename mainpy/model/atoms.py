@@ -152,7 +152,7 @@ def to_structure(atoms: Atoms, template: gemmi.Structure) -> gemmi.Structure:
                 at.b_iso = b[i]
                 at.occ = occ[i]
                 u = aniso[i]
-                if u.any():
+                if u.any() or at.aniso.nonzero():   # isotropic now: no ANISOU left behind
                     at.aniso = gemmi.SMat33f(u[0], u[1], u[2], u[3], u[4], u[5])
                 i += 1
     if i != len(atoms):

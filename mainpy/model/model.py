@@ -44,6 +44,42 @@ class Model:
         return self.structure
 
 
+#: numeric fields of PDB coordinate records: (name, first column, last column), 1-based
+_PDB_NUMBERS = {"ATOM": (("x coordinate", 31, 38), ("y coordinate", 39, 46),
+                         ("z coordinate", 47, 54), ("occupancy", 55, 60),
+                         ("B-factor", 61, 66)),
+                "ANISOU": tuple((f"U{ij}", 29 + 7 * k, 35 + 7 * k)
+                                for k, ij in enumerate(("11", "22", "33", "12", "13", "23")))}
+_PDB_NUMBERS["HETATM"] = _PDB_NUMBERS["ATOM"]
+
+
+def check_pdb_numbers(path: str) -> None:
+    """InputError at the first number field of an ATOM, HETATM or ANISOU record that is
+    not a number (gemmi reads it as 0 without a word): file:line:col, the line, a caret."""
+    with open(path, errors="replace") as f:
+        for lineno, line in enumerate(f, 1):
+            fields = _PDB_NUMBERS.get(line[:6].rstrip())
+            if fields is None:
+                continue
+            for what, a, b in fields:
+                text = line[a - 1:b]
+                if not text.strip():
+                    if what.endswith("coordinate"):
+                        raise _number_error(path, lineno, line, a, b, what, text)
+                    continue           # occupancy / B may be left blank
+                try:
+                    float(text)
+                except ValueError:
+                    raise _number_error(path, lineno, line, a, b, what, text) from None
+
+
+def _number_error(path, lineno, line, a, b, what, text) -> InputError:
+    line = line.rstrip("\n")
+    caret = " " * (a - 1) + "^" * (b - a + 1)
+    return InputError(f"{path}:{lineno}:{a}: the {what} {text.strip()!r} is not a number "
+                      f"(columns {a}-{b})\n  {line}\n  {caret}")
+
+
 def read_structure(path: str, fmt: str | None = None) -> gemmi.Structure:
     """Read PDB or mmCIF (fmt 'pdb'/'cif' or from the file); raise InputError if unreadable."""
     p = Path(path)
@@ -60,6 +96,9 @@ def read_structure(path: str, fmt: str | None = None) -> gemmi.Structure:
         raise InputError(f"cannot read coordinates from {path}: {e}") from None
     if len(st) == 0 or st[0].count_atom_sites() == 0:
         raise InputError(f"{path} holds no atoms")
+    if st.input_format == gemmi.CoorFormat.Pdb:
+        check_pdb_numbers(str(p))
+    _check_finite(st, path)
     while len(st) > 1:
         del st[1]
     st.setup_entities()
@@ -68,6 +107,20 @@ def read_structure(path: str, fmt: str | None = None) -> gemmi.Structure:
         st.cell = gemmi.UnitCell(1, 1, 1, 90, 90, 90)
     st.setup_cell_images()
     return st
+
+
+def _check_finite(st: gemmi.Structure, path: str) -> None:
+    """InputError naming the first atom whose coordinates, occupancy or B are not numbers
+    (an mmCIF value such as 'abcdef' is read as NaN)."""
+    for ch in st[0]:
+        for res in ch:
+            for at in res:
+                p = at.pos
+                if not all(np.isfinite((p.x, p.y, p.z, at.occ, at.b_iso))):
+                    raise InputError(
+                        f"{path}: atom {ch.name}/{res.name} {res.seqid.num}/{at.name} has a "
+                        f"coordinate, occupancy or B that is not a number "
+                        f"({p.x} {p.y} {p.z}, occupancy {at.occ}, B {at.b_iso})")
 
 
 def load(path: str, fmt: str | None = None) -> Model:
@@ -107,12 +160,18 @@ def subset_structure(model: Model, mask: np.ndarray) -> gemmi.Structure:
 
 
 def write_structure(model: Model, path: str, fmt: str | None = None,
-                    mask: np.ndarray | None = None) -> int:
-    """Write PDB or mmCIF atomically; returns the number of atoms written."""
+                    mask: np.ndarray | None = None, stats=None) -> int:
+    """Write PDB or mmCIF atomically; returns the number of atoms written. ``stats``
+    (`mainpy.model.header.RefinementStats`) replaces the input's refinement header."""
     if fmt is None:
         fmt = "cif" if str(path).lower().endswith((".cif", ".mmcif")) else "pdb"
+    if mask is not None and not np.asarray(mask).any():
+        raise InputError(f"the selection has no atoms: {path} was not written")
     st = model.synced_structure() if mask is None else subset_structure(model, mask)
     n = st[0].count_atom_sites()
+    if stats is not None:
+        from mainpy.model.header import set_refinement_header
+        set_refinement_header(st, stats)
 
     def write(tmp):
         if fmt == "cif":

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mainpy.model.kick import kick_coordinates
+from mainpy.model.perturb import kick_coordinates
 
 DEFAULT_AMPLITUDE = 0.5
 DEFAULT_COUNT = 10

@@ -219,7 +219,8 @@ def read_map(path) -> gemmi.FloatGrid:
 def write_mtz(path, refl, fmodel: np.ndarray | None = None,
               coefficients: dict | None = None, fom: np.ndarray | None = None,
               fcalc_label: str = "FC") -> None:
-    """Write FP, SIGFP, FREE (0 = free, 1 = work) and, if given, FC/PHIC (``fmodel``),
+    """Write FP, SIGFP, FREE (the free-R flag values as the data had them; else 0 = free,
+    1 = work; no column without a test set) and, if given, FC/PHIC (``fmodel``),
     map coefficients (dict label -> complex: 'FWT' gives FWT/PHWT, 'DELFWT' gives
     DELFWT/PHDELWT, ...) and FOM. Unobserved values are written as missing (NaN)."""
     mtz = gemmi.Mtz(with_base=True)
@@ -231,8 +232,12 @@ def write_mtz(path, refl, fmodel: np.ndarray | None = None,
     cols.append(refl.fobs)
     mtz.add_column("SIGFP", "Q")
     cols.append(refl.sigf)
-    mtz.add_column("FREE", "I")
-    cols.append(np.where(refl.free, 0, 1))
+    if refl.flags is not None:          # the file's own flag values (0-19 stay 0-19)
+        mtz.add_column("FREE", "I")
+        cols.append(refl.flags)
+    elif refl.free.any():               # a test set without file values: 0 = free (CCP4)
+        mtz.add_column("FREE", "I")
+        cols.append(np.where(refl.free, 0, 1))
 
     def phase_col(label):
         return "PH" + label[1:] if label.startswith("F") else "PH" + label

@@ -48,6 +48,8 @@ class Reflections:
     labels: dict = field(default_factory=dict)   # role -> column label
     free_value: int | None = 0                   # flag value meaning "free" (None: no flags)
     french_wilson: bool = False                  # amplitudes came from intensities
+    flags: np.ndarray | None = None              # the file's free-R flag values (NaN: none)
+    free_note: str = ""                          # how the test set was read, for the user
 
     def __len__(self) -> int:
         return len(self.hkl)
@@ -85,7 +87,8 @@ class Reflections:
         return replace(self, hkl=self.hkl[mask], d=self.d[mask], fobs=self.fobs[mask],
                        sigf=self.sigf[mask], free=self.free[mask],
                        centric=self.centric[mask], epsilon=self.epsilon[mask],
-                       iobs=sub(self.iobs), sigi=sub(self.sigi), labels=dict(self.labels))
+                       iobs=sub(self.iobs), sigi=sub(self.sigi), labels=dict(self.labels),
+                       flags=sub(self.flags))
 
     def summary(self) -> dict:
         """Counts MAIN's `refl` reports: total, observed, work, free and free fraction."""
@@ -146,11 +149,29 @@ def _columns_text(mtz: gemmi.Mtz) -> str:
     return ", ".join(f"{c.label} ({c.type})" for c in mtz.columns if c.type != "H")
 
 
+#: MTZ column types each role accepts, and what a type holds (for the messages)
+_TYPES = {"amplitudes": "F", "intensities": "J", "sigmas": "QLM", "free-R flags": "I"}
+_TYPE_NAMES = {"F": "amplitudes", "J": "intensities", "Q": "sigmas", "I": "integers (flags)",
+               "K": "anomalous intensities I(+)/I(-)", "G": "anomalous amplitudes F(+)/F(-)",
+               "L": "sigmas of F(+)/F(-)", "M": "sigmas of I(+)/I(-)", "D": "anomalous "
+               "differences", "P": "phases", "W": "weights", "A": "phase probabilities",
+               "R": "real numbers", "H": "Miller indices", "B": "batch numbers",
+               "Y": "M/ISYM", "E": "normalized amplitudes"}
+
+
 def _col(mtz: gemmi.Mtz, label: str, path: str, role: str):
+    """The column ``label``, checked to be of a type that holds ``role``."""
     col = mtz.column_with_label(label)
     if col is None:
         raise InputError(f"{path} has no column {label!r} for {role}; "
                          f"the columns are: {_columns_text(mtz)}")
+    allowed = _TYPES.get(role, "")
+    if allowed and col.type not in allowed:
+        what = _TYPE_NAMES.get(col.type, f"type {col.type}")
+        want = " or ".join(f"{_TYPE_NAMES[t]} (type {t})" for t in allowed)
+        raise InputError(f"{path}: column {label!r} is of type {col.type} ({what}), not "
+                         f"{want}: it cannot be the {role}; the columns are: "
+                         f"{_columns_text(mtz)}")
     return col
 
 
@@ -197,14 +218,69 @@ def _auto_free(mtz: gemmi.Mtz) -> str | None:
     return None
 
 
+#: a test set outside these fractions of the observed reflections is refused unless the
+#: flag value is given (FREE_VALUE): it is almost surely a convention read the wrong way
+FREE_FRACTION = (0.005, 0.5)
+
+
+def free_set(flags: np.ndarray, observed: np.ndarray, free_value: int | None = None,
+             label: str = "FREE") -> tuple[np.ndarray, int | None, str]:
+    """(test-set mask, the flag value taken as free, a line saying what was assumed).
+
+    Without ``free_value`` the convention is read from the values: two values (0 and 1,
+    as Phenix and some CCP4 files write) make the rarer one the test set; more values
+    (CCP4's FREERFLAG, 0..19) make 0 the test set. A test set above 50 % or below 0.5 %
+    of the observed reflections is refused then, with what to do; a ``free_value`` given
+    is taken as it is (the line says when its fraction is unusual)."""
+    have = np.isfinite(flags)
+    v = np.rint(np.where(have, flags, -1e9)).astype(np.int64)
+    uniq, counts = np.unique(v[have & observed], return_counts=True)
+    n_obs = int(observed.sum())
+    if free_value is not None:
+        free = have & (v == free_value)
+        frac = int((free & observed).sum()) / max(n_obs, 1)
+        note = (f"free flags {label}: {free_value} = free as given, "
+                f"{int((free & observed).sum())} observed reflections ({100 * frac:.1f} %)")
+        if not FREE_FRACTION[0] <= frac <= FREE_FRACTION[1]:
+            note += " -- an unusual test set; check FREE_VALUE"
+        return free, free_value, note
+    if len(uniq) == 0:
+        return np.zeros(len(v), bool), None, f"free flags {label}: no values, no test set"
+    if len(uniq) == 1:
+        return (np.zeros(len(v), bool), None,
+                f"free flags {label}: every value is {uniq[0]}, so there is no test set")
+    if len(uniq) == 2:
+        value = int(uniq[np.argmin(counts)])
+        how = (f"two values ({uniq[0]}, {uniq[1]}): the rarer one, {value}, is the test set"
+               + (" (Phenix's convention)" if value == 1 else ""))
+    elif 0 in uniq:
+        value = 0
+        how = f"values {uniq.min()}..{uniq.max()}: 0 is the test set (CCP4's convention)"
+    else:
+        raise InputError(f"free flags {label}: values {uniq.min()}..{uniq.max()} and no 0; "
+                         "say which value marks the test set (read refl ... free_value v)")
+    free = have & (v == value)
+    n_free = int((free & observed).sum())
+    frac = n_free / max(n_obs, 1)
+    if not FREE_FRACTION[0] <= frac <= FREE_FRACTION[1]:
+        raise InputError(
+            f"free flags {label}: {how}, but that makes {n_free} of {n_obs} observed "
+            f"reflections ({100 * frac:.1f} %) the test set, outside "
+            f"{100 * FREE_FRACTION[0]:g}-{100 * FREE_FRACTION[1]:g} %; give the value that "
+            "marks the test set (read refl ... free_value v) if this is really meant")
+    return free, value, (f"free flags {label}: {how}; {n_free} observed reflections "
+                         f"({100 * frac:.1f} %)")
+
+
 def read_reflections(path, fobs: str | None = None, sigma: str | None = None,
                      iobs: str | None = None, free: str | None = None,
-                     free_value: int = 0) -> Reflections:
+                     free_value: int | None = None) -> Reflections:
     """Read an MTZ or mmCIF structure-factor file.
 
     Columns are found automatically (amplitudes F/Q first, else intensities J/Q) unless
-    given. Intensities are converted to amplitudes by French & Wilson. ``free_value`` is
-    the flag value of the test set (CCP4 convention: 0).
+    given, and their MTZ types are checked. Intensities are converted to amplitudes by
+    French & Wilson. ``free_value`` is the flag value of the test set; without it the
+    convention is read from the flags (`free_set`).
     """
     path = os.fspath(path)
     mtz = _read_mtz(path)
@@ -235,16 +311,13 @@ def read_reflections(path, fobs: str | None = None, sigma: str | None = None,
     labels = mtz.column_labels()
     val = arr[:, labels.index(data_label)].astype(np.float64)
     sig = arr[:, labels.index(sig_col.label)].astype(np.float64)
-    if free_label:
-        flags = arr[:, labels.index(free_label)]
-        free_arr = np.isfinite(flags) & (np.rint(np.nan_to_num(flags, nan=-1e9)) == free_value)
-    else:
-        free_arr = np.zeros(len(hkl), bool)
+    flags = arr[:, labels.index(free_label)].astype(np.float64) if free_label else None
 
     sg = mtz.spacegroup
     ops = sg.operations()
     keep = ~ops.systematic_absences(hkl)
-    hkl, val, sig, free_arr = hkl[keep], val[keep], sig[keep], free_arr[keep]
+    hkl, val, sig = hkl[keep], val[keep], sig[keep]
+    flags = None if flags is None else flags[keep]
     cell = mtz.cell
     d = cell.calculate_d_array(hkl)
     centric = ops.centric_flag_array(hkl).astype(bool)
@@ -270,7 +343,13 @@ def read_reflections(path, fobs: str | None = None, sigma: str | None = None,
         fw = True
     if not (~unobs).any():
         raise InputError(f"{path}: column {data_label} has no observed values")
+    observed = np.isfinite(f) & np.isfinite(s) & (f > 0)
+    if flags is not None:
+        free_arr, value, note = free_set(flags, observed, free_value, free_label)
+    else:
+        free_arr, value = np.zeros(len(hkl), bool), None
+        note = "no free-R flags: no test set (R-free cannot be given)"
     return Reflections(hkl=hkl, d=d, fobs=f, sigf=s, free=free_arr, centric=centric,
                        epsilon=eps, cell=cell, spacegroup=sg, iobs=iarr, sigi=siga,
-                       source=path, labels=role,
-                       free_value=free_value if free_label else None, french_wilson=fw)
+                       source=path, labels=role, free_value=value, french_wilson=fw,
+                       flags=flags, free_note=note)

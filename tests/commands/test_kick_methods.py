@@ -3,6 +3,7 @@ TARGET KICK, FOURIER ... BACKWARD FOBS|FOFC, and the shipped macros under --chec
 The long comparisons with numbers are in tests/refine/test_kick_science.py."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from mainpy.lang.check import check_file, check_text
 from mainpy.lang.errors import LangError
 from mainpy.lang.lexer import package_dir
-from mainpy.refine.kick import amplitude_schedule
+from mainpy.refine.kick_protocol import amplitude_schedule
 from mainpy.session import Session
 
 
@@ -138,10 +139,12 @@ def test_free_kick_target_runs_and_reports_r_free(base):
     assert part.target.name == "kick" and part.target.sigmaa.used_free is False
 
 
-def test_shipped_macros_pass_check():
+def test_shipped_macros_pass_check(tmp_path):
     macros = package_dir("macros")
-    for name in ("kick_refine.cmds",):
-        res = check_file(macros / name)
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    args = [examples / "demo_start.pdb", examples / "demo.mtz", tmp_path / "out.pdb"]
+    for name in ("kick_refine.cmds",):          # as `mainpy --check kick_refine.cmds -- ...`
+        res = check_file(macros / name, args)
         assert res.errors == [], [e.format() for e in res.errors]
     # dens_comb.cmds is a phase macro: it is checked where the refinement page calls it
     text = ("<DEF_ALL\nkey model_part sele all end\nkey model_mask sele all end\n"

@@ -116,8 +116,11 @@ def test_anisotropic_atoms_made_isotropic_before_refinement(s, data):
     s.run("define bond angle dihe impr by topo; ener xray on target ml")
     before = s.fingerprint()
     with pytest.raises(LangError, match=r"(?s)atoms have anisotropic U.*set temp iso"):
-        s.run("refine position step 2")
+        s.run("refine position b-values step 2")
     assert s.fingerprint() == before
+    s.run("refine position step 2")                      # coordinates alone: U is kept
+    assert (s.atoms.aniso == u).all() and not (s.atoms.xyz == a.xyz).all()
+    s.model.atoms = s.atoms.replace(xyz=a.xyz)
     s.run("set temp iso sele resi numb 1 : 10 end")     # only these
     first = (s.atoms.resseq <= 10) & mc
     assert (s.atoms.aniso[first] == 0).all()

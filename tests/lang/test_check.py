@@ -115,6 +115,65 @@ def _shipped():
 
 
 @pytest.mark.parametrize("path", _shipped(), ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_shipped_macros_and_examples_pass_check(path):
-    result = check_file(path)
+def test_shipped_macros_and_examples_pass_check(path, tmp_path):
+    # those that take arguments (model, data, output) are checked with the demo's files,
+    # as `mainpy --check refine.cmds -- model.pdb data.mtz out.pdb` would
+    examples = path.parents[1] / "examples"
+    args = [examples / "demo_start.pdb", examples / "demo.mtz", tmp_path / "out.pdb"] \
+        if re.search(r"\bARG\d", path.read_text()) else []
+    result = check_file(path, args)
     assert result.errors == [], "\n".join(str(e) for e in result.errors)
+
+
+# ------------------------------------------------------------------ issue 15: ARGn, files
+
+def test_an_argument_never_given_and_a_missing_file_are_reported(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.pdb").write_text("")
+    (tmp_path / "run.cmds").write_text("read coor file ARG1\nread refl file data.mtz\n"
+                                       "write coor file ARG2\n")
+    msgs = [e.format() for e in check_file(tmp_path / "run.cmds").errors]
+    assert len(msgs) == 3, msgs
+    assert "run.cmds:1:16: error: ARG1 is used but not given" in msgs[0]
+    assert "after --" in msgs[0]                     # how to give it
+    assert "run.cmds:2:16: error: no file 'data.mtz' to read" in msgs[1]
+    assert "run.cmds:3:17: error: ARG2 is used but not given" in msgs[2]
+    # given on the command line, ARG1 and ARG2 are fine; the data file is still missing
+    msgs = [e.format() for e in check_file(tmp_path / "run.cmds", ["model.pdb", "o.pdb"]).errors]
+    assert len(msgs) == 1 and "data.mtz" in msgs[0]
+    # a file given that does not exist either
+    msgs = [e.format() for e in check_file(tmp_path / "run.cmds", ["nothere.pdb", "o"]).errors]
+    assert any("no file 'nothere.pdb' to read" in m and "run.cmds:1:16" in m for m in msgs)
+
+
+def test_arguments_of_calls_defaults_and_files_beside_the_macros(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "beside.pdb").write_text("")
+    (lib / "inner.cmds").write_text("read coor file ARG1\nset vari OUT = ARG2 default\n"
+                                    "set vari ARG3 = x.pdb default\nset vari Z = ARG3\n")
+    (tmp_path / "written.cmds").write_text("write coor file new.pdb\nread coor file new.pdb\n")
+    (tmp_path / "outer.cmds").write_text("<lib/inner beside.pdb\n<lib/inner elsewhere.pdb 2\n"
+                                         "set vari M = beside.pdb\n<lib/inner M 2\n<written\n")
+    errors = check_file(tmp_path / "outer.cmds").errors
+    msgs = [e.format() for e in errors]
+    # the file found beside the macro is fine, a file found nowhere is not; ARG2 is not
+    # given by the first call; ARG3 is set by SET VARI ... DEFAULT; the variable M holds
+    # a file that exists; a file written before it is read is fine
+    assert len(msgs) == 2, msgs
+    assert "ARG2 is used but not given: the call gives 1 argument" in msgs[0]
+    assert "called from " in msgs[0] and msgs[0].endswith("/outer.cmds:1:1")
+    assert "no file 'elsewhere.pdb' to read" in msgs[1]
+    assert msgs[1].endswith("/outer.cmds:2:1")
+
+
+def test_cli_check_takes_the_arguments_after_a_double_dash(tmp_path):
+    (tmp_path / "m.pdb").write_text("")
+    (tmp_path / "run.cmds").write_text("read coor file ARG1\n")
+    r = subprocess.run([sys.executable, "-m", "mainpy", "--check", "run.cmds"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 1 and "ARG1 is used but not given" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "mainpy", "--check", "run.cmds", "--", "m.pdb"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr

@@ -14,7 +14,7 @@ from tests.lang.test_check import SECTION_7
 
 CORPUS = [line for line in SECTION_7.replace("-\n", " ").replace("\\\n", " ").splitlines()] + [
     "show key", "show vari", "show crystal", "show sele resi numb 1 : 10 .a. atom name CA end",
-    "key k sele around key active dist 4 .and. .not. resi name HOH end",
+    "key near sele around key active dist 4 .and. .not. resi name HOH end",
     "set coor kick 0.1 seed 3 sele by resi (atom name SG) end",
     "set temp sele temp 10 20 .or. occu 0 0.5 end = 15", "save coor a", "restore coor a",
     "set occu sele altl A end = 0.5", "key work_set drop", "help minimize",

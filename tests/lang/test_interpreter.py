@@ -93,6 +93,11 @@ def test_runaway_recursion_is_an_error(tmp_path, monkeypatch):
     e = run_error(s, "<loop")
     assert "nested more than 50" in e.message
     assert len(e.chain) == 51
+    # shown: the first and last few places, and how many are left out
+    text = e.format().splitlines()
+    called = [line for line in text if line.startswith("  called from")]
+    assert len(called) == 6 and called[-1] == "  called from <input>:1:1"
+    assert "  ... (45 more)" in text and len(text) < 12
 
 
 def test_missing_macro_names_the_search_path(tmp_path, monkeypatch):
@@ -106,6 +111,8 @@ def test_pending_command_changes_nothing():
     before = s.fingerprint()
     e = run_error(s, "refl key x")
     assert "not built yet" in e.message
+    # it says what to do instead, and promises nothing
+    assert "REFL RESO" in e.message and "later issue" not in e.message
     assert s.fingerprint() == before
 
 
@@ -132,7 +139,8 @@ def test_journal_replays(tmp_path, data):
     t = Session(out=io.StringIO())
     t.run_file(journal)
     assert (t.atoms.xyz == s.atoms.xyz).all() and (t.atoms.b == s.atoms.b).all()
-    assert len(journal.read_text().splitlines()) == 3
+    lines = journal.read_text().splitlines()
+    assert lines[0].startswith("! ---- mainpy ") and len(lines) == 4
 
 
 def test_set_vari_default_keeps_a_value_given_before():
@@ -195,7 +203,7 @@ def test_text_asked_for_while_a_sentence_runs_waits_for_its_end(tmp_path, busy_c
     s.run("zz_busy")
     assert busy_command["ran_now"] is False and "PICK" not in busy_command["seen"]
     assert s.variables["PICK"] == "7" and s.variables["BUSY"] == "1"
-    assert journal.read_text().splitlines() == ["zz_busy", "set vari PICK = 7"]
+    assert journal.read_text().splitlines()[1:] == ["zz_busy", "set vari PICK = 7"]
     # at rest it runs at once
     assert s.run_soon("set vari NOW = 1") is True and s.variables["NOW"] == "1"
     # inside a macro it waits for the macro's call to end, so the journal replays it
@@ -233,3 +241,52 @@ def test_a_key_defined_from_itself_survives_a_new_model(data):
     assert want.sum() > 0 and len(want) != 880
     assert (s.keys["two"].mask == want).all()
     assert (s.keys["ca"].mask == want & (s.atoms.name == "CA")).all()
+
+
+# ------------------------------------------------------------------ issue 15: the journal
+
+def test_journal_sessions_are_apart_and_reading_is_not_journaled(tmp_path):
+    journal = tmp_path / "j.cmds"
+    for value in ("1", "2"):
+        s = Session(out=io.StringIO(), journal=journal)
+        s.run(f"help minimize; show vari; set vari A = {value}; show key")
+        s.run("help")
+    lines = journal.read_text().splitlines()
+    assert len(lines) == 4, lines
+    assert lines[0].startswith("! ---- mainpy 0") and lines[2].startswith("! ---- mainpy 0")
+    assert "session of 2" in lines[0]                 # the date
+    assert lines[1::2] == ["set vari A = 1", "set vari A = 2"]
+    t = session()
+    t.run_file(journal)                               # the header lines are comments
+    assert t.variables["A"] == "2"
+
+
+def test_commands_that_only_read_are_declared_so():
+    from mainpy.lang.registry import registry
+    quiet = {c.name for c in registry().commands if not c.journal}
+    assert {"HELP", "SHOW", "QUIT", "EXIT", "RETURN"} <= quiet
+    assert "SET VARI" not in quiet and "WRITE COOR" not in quiet
+
+
+# ------------------------------------------------------------------ issue 15: key names
+
+@pytest.mark.parametrize("name", ["k", "K", "a", "all", "resi", "end", "key", "_x*"])
+def test_a_key_name_that_cannot_be_used_in_a_selection_is_refused(data, name):
+    s = session()
+    s.run(f"read coor file {data('xtal/1aba/1aba.pdb')}")
+    before = s.fingerprint()
+    line = f'key {name} sele resi numb 5 end'
+    e = run_error(s, line)
+    assert "a key cannot be named" in e.message and "e.g." in e.message
+    assert e.where.col == 5                              # the caret under the name
+    assert s.fingerprint() == before and name not in s.keys
+    # --check says the same
+    from mainpy.lang.check import check_text
+    assert any("a key cannot be named" in x.message for x in check_text(line, "<c>").errors)
+
+
+def test_a_longer_name_works_and_is_usable_in_a_selection(data):
+    s = session()
+    s.run(f"read coor file {data('xtal/1aba/1aba.pdb')}")
+    s.run("key k_set sele resi numb 5 end\nshow sele k_set .or. resi numb 6 end")
+    assert s.keys["k_set"].mask.sum() > 0

@@ -178,3 +178,14 @@ def test_every_declared_command_has_help_and_usage():
     for cmd in registry().commands:
         assert cmd.help and cmd.usage().startswith(cmd.name)
         assert cmd.name in cmd.help_text()
+
+
+def test_help_lists_each_clause_once():
+    """ENER's SCALE, shared by eleven terms, was listed eleven times."""
+    from mainpy.lang.registry import registry
+    for cmd in registry().commands:
+        rows = [line for line in cmd.help_text().splitlines()[1:] if line.strip()]
+        assert len(rows) == len(set(rows)), cmd.name
+    text = registry().find(["ener"]).help_text()
+    assert text.count("SCALE r  ") == 1 and text.count("MAP n  ") == 1
+    assert "after BOND ANGLE DIHE" in text and "after DENS DIFF:" in text

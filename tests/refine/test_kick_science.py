@@ -94,14 +94,3 @@ def test_density_combination_section_7(data, monlib_dir, tmp_path):
     assert dc["log"].count("RE_PHASE") >= 7            # the phase macro ran every 15 steps
     assert dc["cc_map_fo"] > dc["cc_orig"] + 0.03
     assert dc["r_free"] < alone["r_free"] - 0.005
-
-
-def test_ensemble_keeps_the_best_by_r_free(data, monlib_dir, tmp_path):
-    from mainpy.app.ensemble import run_ensemble
-    res = run_ensemble(data("xtal/1aba/1aba.pdb"), data("xtal/1aba/1aba.mtz"), tmp_path,
-                       seeds=(1, 2), monlib=monlib_dir, workers=2,
-                       variables={"KICK_RUN": 4, "KICK_STEPS": 2, "KICK_AMPL": 0.3})
-    print("\n" + res.report())
-    assert len(res.members) == 2 and res.best.r_free == min(m.r_free for m in res.members)
-    assert (tmp_path / "best.pdb").exists()
-    assert res.spread()["rms_from_best"]["max"] > 0        # different seeds, different models

@@ -188,7 +188,7 @@ def _aniso_fd(t, atoms, idx, label):
 def test_xray_gradients_fd_anisotropic(case, fmodel, kind):
     """Half of the checked atoms (and a third of all) with random anisotropic U: every
     parameter, U included, against finite differences."""
-    from mainpy.targets.kick import FreeKickMlTarget
+    from mainpy.targets.free_kick import FreeKickMlTarget
     st, atoms, refl = case("1aba")
     idx = pick_atoms(atoms, 12)
     model = random_aniso(atoms, np.union1d(idx[::2], np.arange(0, len(atoms), 3)), seed=6)

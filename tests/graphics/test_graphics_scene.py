@@ -7,7 +7,7 @@ import gemmi
 import numpy as np
 import pytest
 
-from mainpy.graphics import geometry as G
+from mainpy.graphics import scene
 from mainpy.graphics.contour import (
     chicken_wire,
     contour_box,
@@ -36,7 +36,7 @@ def _topology_bonds(s):
 
 def test_tyr5_bonds_are_the_topology(aba_topo):
     a = aba_topo.atoms
-    bonds = G.find_bonds(a)
+    bonds = scene.find_bonds(a)
     r5 = set(np.flatnonzero(a.resseq == 5).tolist())
     assert {a.resname[i] for i in r5} == {"TYR"}
     inside = [(i, j) for i, j in bonds.tolist() if i in r5 and j in r5]
@@ -53,7 +53,7 @@ def test_tyr5_bonds_are_the_topology(aba_topo):
 
 def test_all_bonds_equal_topology_for_restrained_residues(aba_topo):
     a = aba_topo.atoms
-    dist = {tuple(p) for p in G.find_bonds(a).tolist()}
+    dist = {tuple(p) for p in scene.find_bonds(a).tolist()}
     topo = _topology_bonds(aba_topo)
     assert len(topo) > 700
     assert topo <= dist
@@ -94,18 +94,18 @@ def test_altlocs_disulfide_and_metals():
         ("SG", "S", 5, "", (10, 0, 0)),
         ("SG", "S", 9, "", (12.04, 0, 0)),        # disulfide to a distant residue
     ])
-    pairs = {tuple(p) for p in G.find_bonds(a).tolist()}
+    pairs = {tuple(p) for p in scene.find_bonds(a).tolist()}
     assert pairs == {(0, 1), (0, 2), (4, 5)}
 
 
 def test_element_colours_and_sticks():
-    c = G.element_colors(np.array(["C", "N", "O", "S", "XX", "C"]))
+    c = scene.element_colors(np.array(["C", "N", "O", "S", "XX", "C"]))
     assert c.shape == (6, 4) and c.dtype == np.float32
-    assert tuple(c[0, :3]) == pytest.approx(G.ELEMENT_COLOR["C"])
-    assert tuple(c[1, :3]) == pytest.approx(G.ELEMENT_COLOR["N"])
-    assert tuple(c[2, :3]) == pytest.approx(G.ELEMENT_COLOR["O"])
-    assert tuple(c[3, :3]) == pytest.approx(G.ELEMENT_COLOR["S"])
-    assert tuple(c[4, :3]) == pytest.approx(G.DEFAULT_COLOR)
+    assert tuple(c[0, :3]) == pytest.approx(scene.ELEMENT_COLOR["C"])
+    assert tuple(c[1, :3]) == pytest.approx(scene.ELEMENT_COLOR["N"])
+    assert tuple(c[2, :3]) == pytest.approx(scene.ELEMENT_COLOR["O"])
+    assert tuple(c[3, :3]) == pytest.approx(scene.ELEMENT_COLOR["S"])
+    assert tuple(c[4, :3]) == pytest.approx(scene.DEFAULT_COLOR)
     assert (c[:, 3] == 1).all() and (c[0] == c[5]).all()
     # carbon yellow, nitrogen blue, oxygen red (as in Coot)
     assert c[0, 0] > 0.7 and c[0, 1] > 0.7 and c[0, 2] < 0.4
@@ -113,19 +113,19 @@ def test_element_colours_and_sticks():
     assert c[2, 0] > 0.9 and c[2, 1] < 0.3
     xyz = np.array([[0, 0, 0], [2, 0, 0], [2, 2, 0]], float)
     bonds = np.array([[0, 1], [1, 2]])
-    v = G.stick_vertices(xyz, bonds)
+    v = scene.stick_vertices(xyz, bonds)
     assert v.shape == (8, 3)
     np.testing.assert_allclose(v[:4], [[0, 0, 0], [1, 0, 0], [1, 0, 0], [2, 0, 0]])
-    col = G.stick_colors(c[:3], bonds)
+    col = scene.stick_colors(c[:3], bonds)
     np.testing.assert_allclose(col[:4], [c[0], c[0], c[1], c[1]])
     np.testing.assert_allclose(col[4:], [c[1], c[1], c[2], c[2]])
     mask = np.array([True, True, False])
-    assert G.shown_bonds(bonds, mask).tolist() == [[0, 1]]
+    assert scene.shown_bonds(bonds, mask).tolist() == [[0, 1]]
 
 
 def test_cell_edges():
     cell = gemmi.UnitCell(30, 40, 50, 90, 100, 90)
-    e = G.cell_edges(cell).reshape(12, 2, 3)
+    e = scene.cell_edges(cell).reshape(12, 2, 3)
     lengths = np.sort(np.linalg.norm(e[:, 1] - e[:, 0], axis=1))
     np.testing.assert_allclose(lengths, [30] * 4 + [40] * 4 + [50] * 4, atol=1e-4)
 

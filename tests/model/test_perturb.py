@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from mainpy.model.kick import kick_coordinates, kick_values
+from mainpy.model.perturb import kick_coordinates, kick_values
 from mainpy.session import Session
 
 

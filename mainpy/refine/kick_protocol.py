@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mainpy.model.kick import kick_coordinates, kick_values
+from mainpy.model.perturb import kick_coordinates, kick_values
 
 #: B-value kick per A of coordinate kick (MAIN: coor kick 0.2 with temp kick 5.)
 B_PER_A = 25.0

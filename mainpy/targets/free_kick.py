@@ -53,7 +53,7 @@ def free_kick_sigmaa(refl, atoms, amplitude: float | None = None,
     ``fmodel``: an Fmodel of ``refl`` to reuse as scratch space for the kicked copies
     (its Fcalc and scales are overwritten); a new one is made without it.
     """
-    from mainpy.model.kick import kick_coordinates
+    from mainpy.model.perturb import kick_coordinates
     from mainpy.xtal.fmodel import Fmodel
     if count < 1:
         raise ValueError("the free-kick estimate needs at least one kicked model")
