@@ -12,17 +12,22 @@ deviations) are the published values of
 typed in below as Python tables.  Torsions, chiral-volume signs and planes, for
 which that chapter gives no numbers, follow the usual conventions of restraint
 dictionaries (CCP4 sign conventions for chiral volumes).  Ideal Cartesian
-coordinates are built from the internal coordinates (NeRF) and then adjusted by
-least squares so that they reproduce every bond and angle target and planarity.
+coordinates are adjusted by least squares so that they reproduce every bond and
+angle target and planarity, starting from the monomer's coordinates in the
+shipped dictionary (which fix its orientation and free torsions, which the
+targets leave open), or, for a new monomer or with --from-scratch, from a build
+from the internal coordinates (NeRF).
 
 No hydrogen atoms are included.
 
 Usage (from the project root):
 
-    python tools/make_dictionary.py [output-dir]
+    python tools/make_dictionary.py [output-dir] [--from-scratch]
 
 The default output directory is mainpy/restraints/dictionary.  The output is
-deterministic: running the script twice gives identical files.
+deterministic: running the script twice gives identical files, and the
+idealisation gives the same coordinates (to 1e-7 A) whatever the BLAS/LAPACK
+build or numpy/scipy version (see `idealise`).
 """
 
 from __future__ import annotations
@@ -432,12 +437,12 @@ def chiral_volume(c, a1, a2, a3):
     return float(np.dot(a1 - c, np.cross(a2 - c, a3 - c)))
 
 
-def build_coordinates(m: dict) -> dict[str, np.ndarray]:
+def nerf_coordinates(m: dict) -> dict[str, np.ndarray]:
+    """Coordinates built atom by atom from the ideal internal coordinates (NeRF)."""
     bond = {frozenset(b[:2]): b[2] for b in m["bonds"]}
     angle = {}
     for a in m["angles"]:
         angle[(a[0], a[1], a[2])] = angle[(a[2], a[1], a[0])] = a[3]
-    names = [a[0] for a in m["atoms"]]
     xyz = {}
     xyz["N"] = np.zeros(3)
     xyz["CA"] = np.array([bond[frozenset(("N", "CA"))], 0.0, 0.0])
@@ -447,34 +452,78 @@ def build_coordinates(m: dict) -> dict[str, np.ndarray]:
     for atom, b, a, tor_atom, tor in m["build"]:
         xyz[atom] = place(xyz[tor_atom], xyz[a], xyz[b], bond[frozenset((atom, b))],
                           angle[(atom, b, a)], tor)
-    missing = set(names) - set(xyz)
+    missing = {a[0] for a in m["atoms"]} - set(xyz)
     assert not missing, (m["code"], missing)
-    # least-squares idealisation of all bonds, angles and planes
+    return xyz
+
+
+# Idealisation.  The restraints (bonds, angles, planes) do not determine a monomer's
+# orientation nor its free torsions (rotation of the carboxylate about CA-C, the chi
+# angles): the least-squares problem has a null space.  Without anything to fix it, where
+# the solver stops along it is decided by rounding: a change of 1e-10 A in the start moved
+# atoms by up to 0.15 A, and so did another BLAS kernel (OPENBLAS_CORETYPE) or an SVD that
+# returned the plane normal with the other sign between two finite-difference steps.  So
+# the problem is made well posed: a weak pull of every atom towards its start
+# (IDEALISE_PULL, residual displacement / 1 A, worth a 1e-6 A bond error per 0.001 A of
+# displacement) selects the solution nearest the start, the plane normals keep the sign
+# they have at the start, and the Jacobian is a central difference.  The result is then a
+# smooth function of the start and the targets (reproduced to 1e-7 A across BLAS kernels).
+IDEALISE_PULL = 1.0     # 1/A
+BOND_SCALE = 0.001      # A: residual units of the least-squares problem
+ANGLE_SCALE = 0.1       # degrees
+PLANE_SCALE = 0.001     # A
+
+
+def idealise(m: dict, start: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Coordinates satisfying the bond, angle and plane targets, nearest to `start`."""
+    names = [a[0] for a in m["atoms"]]
     idx = {n: i for i, n in enumerate(names)}
-    x0 = np.array([xyz[n] for n in names]).ravel()
+    x0 = np.array([start[n] for n in names], float).ravel()
+    if len(names) == 1:
+        return {names[0]: x0.copy()}
+    bi = np.array([[idx[b[0]], idx[b[1]]] for b in m["bonds"]], int).reshape(-1, 2)
+    b0 = np.array([b[2] for b in m["bonds"]], float)
+    ai = np.array([[idx[a[0]], idx[a[1]], idx[a[2]]] for a in m["angles"]], int).reshape(-1, 3)
+    a0 = np.array([a[3] for a in m["angles"]], float)
+    planes = [np.array([idx[n] for n in plane]) for plane in m["planes"]]
+
+    def normals(p):
+        out = []
+        for pl in planes:
+            q = p[pl] - p[pl].mean(axis=0)
+            out.append(np.linalg.svd(q)[2][-1])
+        return out
+
+    ref_normals = normals(x0.reshape(-1, 3))
 
     def residuals(x):
         p = x.reshape(-1, 3)
-        res = []
-        for b in m["bonds"]:
-            res.append((np.linalg.norm(p[idx[b[0]]] - p[idx[b[1]]]) - b[2]) / 0.001)
-        for a in m["angles"]:
-            res.append((angle_deg(p[idx[a[0]]], p[idx[a[1]]], p[idx[a[2]]]) - a[3]) / 0.1)
-        for plane in m["planes"]:
-            q = p[[idx[n] for n in plane]]
-            q = q - q.mean(axis=0)
-            normal = np.linalg.svd(q)[2][-1]
-            res.extend(q @ normal / 0.001)
-        return np.array(res)
+        d = np.linalg.norm(p[bi[:, 0]] - p[bi[:, 1]], axis=1)
+        u = p[ai[:, 0]] - p[ai[:, 1]]
+        v = p[ai[:, 2]] - p[ai[:, 1]]
+        c = np.einsum("ij,ij->i", u, v) / (np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1))
+        theta = np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))
+        res = [(d - b0) / BOND_SCALE, (theta - a0) / ANGLE_SCALE]
+        for pl, n, n_ref in zip(planes, normals(p), ref_normals):
+            q = p[pl] - p[pl].mean(axis=0)
+            res.append(q @ (n if n @ n_ref >= 0 else -n) / PLANE_SCALE)
+        res.append(IDEALISE_PULL * (x - x0))
+        return np.concatenate(res)
 
-    if len(names) > 1:
-        x = least_squares(residuals, x0, xtol=1e-12, ftol=1e-12, gtol=1e-12,
-                          max_nfev=20000).x
-    else:
-        x = x0
-    p = x.reshape(-1, 3)
-    p = p - p[idx["CA"]]            # CA at the origin
+    fit = least_squares(residuals, x0, jac="3-point", method="trf", x_scale=1.0,
+                        tr_solver="exact", xtol=1e-15, ftol=1e-15, gtol=1e-10, max_nfev=1000)
+    if fit.status <= 0:
+        raise RuntimeError(f"{m['code']}: idealisation did not converge ({fit.message})")
+    p = fit.x.reshape(-1, 3)
     return {n: p[idx[n]] for n in names}
+
+
+def build_coordinates(m: dict, start: dict[str, np.ndarray] | None = None
+                      ) -> dict[str, np.ndarray]:
+    """Ideal coordinates: idealised from `start` (or from the NeRF build), CA at the origin."""
+    xyz = idealise(m, nerf_coordinates(m) if start is None else start)
+    ca = xyz["CA"].copy()
+    return {n: v - ca for n, v in xyz.items()}
 
 
 def check_geometry(m: dict, xyz: dict) -> tuple[float, float]:
@@ -760,12 +809,41 @@ def write_file(path: Path, text: str) -> None:
         f.write(text)
 
 
+def previous_coordinates(folder: Path, code: str) -> dict[str, np.ndarray] | None:
+    """A monomer's ideal coordinates in an existing dictionary (None if absent)."""
+    import gemmi
+
+    path = folder / code[0].lower() / f"{code}.cif"
+    if not path.is_file():
+        return None
+    block = gemmi.cif.read(str(path)).find_block(f"comp_{code}")
+    if block is None:
+        return None
+    t = block.find("_chem_comp_atom.", ["atom_id", "x", "y", "z"])
+    return {row.str(0): np.array([gemmi.cif.as_number(row[k]) for k in (1, 2, 3)])
+            for row in t}
+
+
+#: an existing monomer is kept as it is when idealising it moves no atom by more than this
+#: (the last digit written): the rounding to 0.001 A would otherwise make every run shift a
+#: few coordinates by one unit of that digit
+KEEP_TOL = 0.001
+
+
 def main(argv: list[str]) -> int:
-    out = Path(argv[1]) if len(argv) > 1 else DEFAULT_OUT
+    args = argv[1:]
+    scratch = "--from-scratch" in args
+    args = [a for a in args if a != "--from-scratch"]
+    out = Path(args[0]) if args else DEFAULT_OUT
     monomers = []
     for code in CODES:
         m = assemble(code)
-        xyz = build_coordinates(m)
+        start = None if scratch else previous_coordinates(DEFAULT_OUT, code)
+        if start is not None and set(start) != {a[0] for a in m["atoms"]}:
+            start = None                 # the atoms changed: build this monomer afresh
+        xyz = build_coordinates(m, start)
+        if start is not None and max(np.abs(xyz[k] - start[k]).max() for k in xyz) <= KEEP_TOL:
+            xyz = start   # already ideal to the precision of the file: keep it, digit for digit
         rounded = {k: np.round(v, 3) for k, v in xyz.items()}
         db, da = check_geometry(m, rounded)
         if db > 0.005 or da > 0.5:

@@ -90,7 +90,7 @@ def bond_rmsd(session, atoms) -> float | None:
         return None
     import numpy as np
 
-    from mainpy.restraints.geometry import bond_values
+    from mainpy.restraints.validation import bond_values
     return float(np.sqrt(np.mean((bond_values(atoms.xyz, r) - r.bond_ideal) ** 2)))
 
 
@@ -103,12 +103,12 @@ def report_figures(session, atoms) -> dict:
         from mainpy.app.phasing import need_fmodel
         out["R-work"], out["R-free"] = need_fmodel(session).r_factors()
     if session.restraints is not None:
-        from mainpy.restraints import geometry as G
-        summ = G.summary(atoms.xyz, session.restraints)
+        from mainpy.restraints import validation
+        summ = validation.summary(atoms.xyz, session.restraints)
         out["rmsd bonds"] = summ["bond"]["rmsd"]
         out["rmsd angles"] = summ["angle"]["rmsd"]
-        out["chirals inverted"] = len(G.chirality_inverted(atoms.xyz, session.restraints))
-        out["Rama outliers"] = G.rama_summary(session.model.synced_structure())["outlier"]
+        out["chirals inverted"] = len(validation.chirality_inverted(atoms.xyz, session.restraints))
+        out["Rama outliers"] = validation.rama_summary(session.model.synced_structure())["outlier"]
     return out
 
 

@@ -83,7 +83,7 @@ def energy_lines(session) -> list[str]:
 
 def violation_lines(session, lo: float, hi: float, limit: int = 50) -> list[str]:
     """Restraints with lo <= |Z| <= hi, worst first (at most ``limit`` listed)."""
-    from mainpy.restraints.geometry import violations
+    from mainpy.restraints.validation import violations
     need_energy(session)
     atoms = session.atoms
     rows = violations(atoms.xyz, session.restraints, atoms, lo, hi)
@@ -96,18 +96,18 @@ def violation_lines(session, lo: float, hi: float, limit: int = 50) -> list[str]
 def geometry(session) -> tuple[list[str], dict]:
     """rmsd and rms Z per restraint kind, Ramachandran classes, inverted chiral centres:
     (lines, figures)."""
-    from mainpy.restraints import geometry as G
+    from mainpy.restraints import validation
     need_energy(session)
     atoms = session.atoms
-    summ = G.summary(atoms.xyz, session.restraints)
+    summ = validation.summary(atoms.xyz, session.restraints)
     units = {"bond": "A", "angle": "deg", "torsion": "deg", "chiral": "A^3", "plane": "A"}
     out = [f" {'kind':<8} {'count':>7} {'rmsd':>9} {'rms Z':>7}"]
     for kind, row in summ.items():
         out.append(f" {kind:<8} {row['count']:7d} {row['rmsd']:9.4f} {row['rmsz']:7.3f}"
                    f"  {units.get(kind, '')}")
-    rama = G.rama_summary(session.model.synced_structure())
+    rama = validation.rama_summary(session.model.synced_structure())
     out.append(f" Ramachandran: {rama['count']} residues, favored {rama['favored_pct']:.1f}%, "
                f"allowed {rama['allowed_pct']:.1f}%, outliers {rama['outlier']} "
                "(coarse regions after Lovell et al. 2003)")
-    inv = len(G.chirality_inverted(atoms.xyz, session.restraints))
+    inv = len(validation.chirality_inverted(atoms.xyz, session.restraints))
     return out, {"summary": summ, "rama": rama, "inverted": inv}

@@ -4,7 +4,9 @@ Pairs are found by a cell list over the model and the symmetry images near it (e
 space-group operation and lattice shift whose image comes within the cutoff of the model),
 each contact counted once per asymmetric unit. The list keeps pairs closer than their
 target distance plus a skin and is rebuilt when an atom has moved more than half the skin
-since the last build (Verlet list).
+since the last build (Verlet list). The search, the rules below and the targets are one
+numba pass over the atoms on all threads (_cells.contact_pairs): 55k atoms in 0.09 s on
+one thread, 0.06 s on two (0.50 s before, with the rules applied by numpy).
 
 Target distances follow Refmac (servalcat's reimplementation of vdw_and_contacts.f):
 sum of ener_lib vdW radii; 1-4 pairs (three bonds apart) reduced by 0.1 (N, O) or 0.15
@@ -16,8 +18,6 @@ to at most 1.
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 VDW_ESD = 0.2
@@ -27,6 +27,9 @@ TORSION_INCREMENT_OTHER = -0.15
 #: a contact of an atom with its own image closer than this is a special position
 SPECIAL_POSITION_CUTOFF = 1.2
 MAX_TARGET = 4.0
+#: least buffer rows per atom of the parallel contact search (a protein has 4-5 contacts
+#: per atom in the list; a block of atoms with more is searched twice)
+PER_ATOM_MIN = 12
 
 
 def _extend(walk_end: np.ndarray, indptr: np.ndarray, nbr: np.ndarray):
@@ -99,30 +102,36 @@ def symmetry_images(xyz, cell, fops, cutoff):
         return np.zeros((0, 3, 4)), np.zeros(0), []
     orth = np.array(cell.orth.mat.tolist())
     frac = np.array(cell.frac.mat.tolist())
-    f = xyz @ frac.T
+    from mainpy.restraints._cells import column_bounds, image_members
+
+    f = np.ascontiguousarray(xyz @ frac.T)
     margin = cutoff * np.linalg.norm(frac, axis=1)
-    lo = f.min(0) - margin
-    hi = f.max(0) + margin
+    lo, hi = column_bounds(f)
+    lo -= margin
+    hi += margin
     keys, ops, members = [], [], []
     for k, (rf, tf) in enumerate(fops):
-        fk = f @ rf.T + tf
-        lmin = np.ceil(lo - fk.max(0)).astype(int)
-        lmax = np.floor(hi - fk.min(0)).astype(int)
-        for shift in itertools.product(*(range(a, b + 1) for a, b in zip(lmin, lmax))):
+        lmin, lmax, start, flat = image_members(f, np.ascontiguousarray(rf, float),
+                                                np.ascontiguousarray(tf, float), lo, hi)
+        ext = lmax - lmin + 1
+        for b in np.flatnonzero(np.diff(start)):
+            shift = (int(b // (ext[1] * ext[2]) + lmin[0]), int(b // ext[2] % ext[1] + lmin[1]),
+                     int(b % ext[2] + lmin[2]))
             if k == 0 and shift == (0, 0, 0):
-                continue
-            g = fk + np.array(shift)
-            inside = np.flatnonzero(np.all((g >= lo) & (g <= hi), axis=1))
-            if len(inside) == 0:
                 continue
             op = np.empty((3, 4))
             op[:, :3] = orth @ rf @ frac
             op[:, 3] = orth @ (tf + np.array(shift))
             keys.append((k, *shift))
             ops.append(op)
-            members.append(inside)
+            members.append(flat[start[b]:start[b + 1]])
     keep_self = np.array([_self_weight(key, fops) for key in keys])
     return np.array(ops).reshape(-1, 3, 4), keep_self, members
+
+
+def _close(a, b, atol) -> bool:
+    """np.allclose(a, b, atol=atol) for small arrays, without its overhead."""
+    return bool(np.all(np.abs(a - b) <= atol + 1e-5 * np.abs(b)))
 
 
 def _self_weight(key, fops) -> float:
@@ -131,9 +140,9 @@ def _self_weight(key, fops) -> float:
     rf, tf = fops[k]
     rinv = np.linalg.inv(rf)
     for kk, (r2, t2) in enumerate(fops):
-        if np.allclose(r2, rinv):
+        if _close(r2, rinv, 1e-8):
             inv_shift = np.round(-rinv @ (tf + shift) - t2)
-            if np.allclose(-rinv @ (tf + shift) - t2, inv_shift, atol=1e-6):
+            if _close(-rinv @ (tf + shift) - t2, inv_shift, 1e-6):
                 inv_key = (kk, *inv_shift.astype(int).tolist())
                 if inv_key == tuple(key):
                     return 0.5
@@ -171,102 +180,69 @@ class NonbondedList:
         self.w = np.zeros(0)
         self.kind = np.zeros(0, np.int8)
         self.ops = np.zeros((0, 3, 4))
+        self.per_atom = PER_ATOM_MIN
+        self._atom_tables()
+
+    def _atom_tables(self) -> None:
+        """Per-atom columns and the bond graph in the form the numba search reads."""
+        from mainpy.restraints import _cells
+
+        r = self.r
+        hb = {"A": _cells.HB_ACCEPTOR, "D": _cells.HB_DONOR, "B": _cells.HB_BOTH,
+              "H": _cells.HB_HYDROGEN}
+        self.atom_i = np.empty((self.n, 3), np.int64)
+        self.atom_i[:, 0] = self.alt_code
+        self.atom_i[:, 1] = self.residue
+        self.atom_i[:, 2] = [hb.get(str(t), _cells.HB_NONE) for t in r.hb_type]
+        self.atom_f = np.empty((self.n, 5))
+        self.atom_f[:, 1] = r.vdw_radius
+        self.atom_f[:, 2] = r.ion_radius
+        self.atom_f[:, 3] = np.asarray(r.is_metal, float)
+        self.atom_f[:, 4] = self.tors_inc
+        # graph_pairs' sorted keys i*n+j (i<j) as rows: partners of i in gnbr[gptr[i]:gptr[i+1]]
+        gi = self.gkeys // max(self.n, 1)
+        self.gptr = np.searchsorted(gi, np.arange(self.n + 1)).astype(np.int64)
+        self.gnbr = np.ascontiguousarray(self.gkeys % max(self.n, 1), dtype=np.int64)
+        self.gdist = np.ascontiguousarray(self.gdist, dtype=np.int64)
+        self.sym_keys = np.array(sorted(a * self.n + b for a, b in self.sym_bonded), np.int64)
 
     def update(self, xyz: np.ndarray, force: bool = False) -> bool:
         """Rebuild the list if atoms moved more than skin/2 since the last build."""
         if not force and self.xyz_built is not None:
-            moved = np.max(np.sum((xyz - self.xyz_built) ** 2, axis=1), initial=0.0)
+            from mainpy.restraints._cells import max_displacement_sq
+
+            moved = max_displacement_sq(np.ascontiguousarray(xyz, float), self.xyz_built)
             if moved < (0.5 * self.skin) ** 2:
                 return False
         self.build(xyz)
         return True
 
     def build(self, xyz: np.ndarray) -> None:
-        """Find all pairs within MAX_TARGET + skin and keep those within target + skin."""
-        from mainpy.restraints._cells import cell_pairs
+        """Find all pairs within MAX_TARGET + skin and keep those within target + skin
+        that the rules restrain (one numba pass, in parallel over the atoms)."""
+        from mainpy.restraints._cells import contact_pairs, image_points
 
         xyz = np.ascontiguousarray(xyz, float)
         cutoff = MAX_TARGET + self.skin
         ops, keep_self, members = symmetry_images(xyz, self.cell, self.fops, cutoff)
-        pts = [xyz]
-        src = [np.arange(self.n)]
-        img = [np.full(self.n, -1)]
-        for s, m in enumerate(members):
-            pts.append(xyz[m] @ ops[s, :, :3].T + ops[s, :, 3])
-            src.append(m)
-            img.append(np.full(len(m), s))
-        pts = np.ascontiguousarray(np.concatenate(pts))
-        src = np.concatenate(src).astype(np.int64)
-        img = np.concatenate(img).astype(np.int64)
-        pi, pj, ps, pw = cell_pairs(xyz, pts, src, img, keep_self, cutoff,
-                                    SPECIAL_POSITION_CUTOFF)
-        pairs = np.stack([pi, pj], axis=1)
-        keep = self._allowed(pi, pj, ps)
-        pairs, ps, pw = pairs[keep], ps[keep], pw[keep]
-        d0, kind = self._targets(pairs[:, 0], pairs[:, 1], ps)
-        xj = xyz[pairs[:, 1]]
-        sym = ps >= 0
-        if sym.any():
-            o = ops[ps[sym]]
-            xj[sym] = np.einsum("kab,kb->ka", o[:, :, :3], xj[sym]) + o[:, :, 3]
-        dist = np.linalg.norm(xyz[pairs[:, 0]] - xj, axis=1)
-        near = dist < d0 + self.skin
-        self.pairs = np.ascontiguousarray(pairs[near])
-        self.img = np.ascontiguousarray(ps[near])
-        self.d0 = np.ascontiguousarray(d0[near])
-        self.kind = kind[near]
-        self.w = np.ascontiguousarray(pw[near] / self.esd ** 2)
-        self.ops = np.ascontiguousarray(ops)
+        src = np.concatenate([np.arange(self.n)] + members).astype(np.int64)
+        img = np.concatenate([np.full(self.n, -1)]
+                             + [np.full(len(m), s) for s, m in enumerate(members)])
+        img = img.astype(np.int64)
+        ops = np.ascontiguousarray(ops, float)
+        pts = image_points(xyz, src, img, ops)
+        self.atom_f[:, 0] = self.occ
+        pi, pj, ps, pw, d0, kind = contact_pairs(
+            xyz, pts, src, img, np.ascontiguousarray(keep_self, float), cutoff,
+            SPECIAL_POSITION_CUTOFF, self.skin, self.atom_i, self.atom_f,
+            self.gptr, self.gnbr, self.gdist, self.sym_keys, self.per_atom)
+        # buffer rows per atom for the next build: room for this list's density and more
+        self.per_atom = max(PER_ATOM_MIN, int(2 * len(pi) / max(self.n, 1)) + 4)
+        self.pairs = np.ascontiguousarray(np.stack([pi, pj], axis=1))
+        self.img = ps
+        self.d0 = d0
+        self.kind = kind
+        self.w = pw / self.esd ** 2
+        self.ops = ops
         self.xyz_built = xyz.copy()
         self.n_builds += 1
-
-    def _allowed(self, i, j, s) -> np.ndarray:
-        """Drop 1-2/1-3 pairs, other conformers, and low-occupancy pairs (Refmac rules)."""
-        ai, aj = self.alt_code[i], self.alt_code[j]
-        same_conf = (ai < 0) | (aj < 0) | (ai == aj)
-        same_res = (s < 0) & (self.residue[i] == self.residue[j])
-        ok = same_conf & ((same_res) | (self.occ[i] + self.occ[j] >= 1.0001))
-        local = s < 0
-        gd = self._graph_distance(i, j)
-        ok &= ~(local & (gd > 0) & (gd <= 2))
-        if self.sym_bonded and (~local).any():
-            for k in np.flatnonzero(~local & ok):
-                if (min(i[k], j[k]), max(i[k], j[k])) in self.sym_bonded:
-                    ok[k] = False
-        return ok
-
-    def _graph_distance(self, i, j) -> np.ndarray:
-        """Bonds between atoms i and j (0 if more than 3 or not connected)."""
-        if len(self.gkeys) == 0:
-            return np.zeros(len(i), np.int8)
-        key = np.minimum(i, j).astype(np.int64) * self.n + np.maximum(i, j)
-        pos = np.searchsorted(self.gkeys, key)
-        pos = np.minimum(pos, len(self.gkeys) - 1)
-        found = self.gkeys[pos] == key
-        return np.where(found, self.gdist[pos], 0).astype(np.int8)
-
-    def _targets(self, i, j, s) -> tuple[np.ndarray, np.ndarray]:
-        """Target distance and kind (1 vdw, 2 1-4, 3 H-bond, 4 metal; +6 if symmetry)."""
-        r = self.r
-        ri, rj = r.vdw_radius[i], r.vdw_radius[j]
-        d0 = ri + rj
-        kind = np.ones(len(i), np.int8)
-        hi, hj = r.hb_type[i], r.hb_type[j]
-        hb = (((hi == "A") & ((hj == "D") | (hj == "B")))
-              | ((hi == "D") & ((hj == "A") | (hj == "B")))
-              | ((hi == "B") & ((hj == "A") | (hj == "D") | (hj == "B"))))
-        d0 = np.where(hb, ri + rj + HBOND_INCREMENT, d0)
-        kind[hb] = 3
-        ah = ((hi == "A") | (hi == "B")) & (hj == "H")
-        ha = (hi == "H") & ((hj == "A") | (hj == "B"))
-        d0 = np.where(ah, ri + 0.1, np.where(ha, rj + 0.1, d0))
-        kind[ah | ha] = 3
-        ion = r.ion_radius[i] + r.ion_radius[j]
-        metal = (r.is_metal[i] | r.is_metal[j]) & np.isfinite(ion) & (kind != 3)
-        d0 = np.where(metal, ion, d0)
-        kind[metal] = 4
-        tors = (s < 0) & (self._graph_distance(i, j) == 3)
-        d0 = np.where(tors, ri + rj + self.tors_inc[i] + self.tors_inc[j], d0)
-        kind[tors] = 2
-        kind[s >= 0] += 6
-        return d0, kind

@@ -4,6 +4,20 @@ Every kernel returns the term's energy sum_k w_k * delta_k**2 (w = 1/esd**2, pos
 times a per-restraint factor) and ADDS its gradient into `grad` ((n, 3) for coordinates,
 (n,) for B values), so terms can share one gradient array. Angles are in degrees, so
 their esd is in degrees too. Import this module lazily: it compiles on first use.
+
+Each term exists twice, on one per-restraint function (`_bond_one`, ...):
+
+* ``bond_energy(..., grad)`` and so on: one serial loop over the restraints;
+* ``bond_energy_chunked(..., gbuf, scale)`` and so on: the restraints cut into
+  ``gbuf.shape[0]`` contiguous chunks run in parallel (numba prange), chunk c adding
+  scale * its gradient into its own array gbuf[c]; ``sum_chunks`` adds them up at the end.
+  Each chunk sums in the serial order and the chunks are added in a fixed order, so the
+  result depends on the number of chunks only at round-off (about 1e-16 relative), never
+  on how the threads are scheduled. The energy is returned unscaled.
+
+Private gradient arrays rather than one per restraint scattered afterwards: the scatter
+would be serial, and on 55k atoms zeroing and adding two (n, 3) arrays costs 0.2 ms
+against 14 ms for the terms.
 """
 
 from __future__ import annotations
@@ -11,7 +25,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 RAD2DEG = 180.0 / math.pi
 
@@ -25,10 +39,45 @@ def _apply(op, x):
 
 
 @njit(cache=True)
-def bond_energy(xyz, idx, ideal, w, sym, ops, grad):
-    """Bond lengths: sum w (d - d0)^2; atom 2 may be a symmetry image (sym >= 0)."""
+def _chunk(m, nch, c):
+    """Range [lo, hi) of chunk c when m items are cut into nch contiguous chunks."""
+    return c * m // nch, (c + 1) * m // nch
+
+
+@njit(cache=True, parallel=True)
+def sum_chunks(gbuf, clear):
+    """Sum over the first axis of the per-chunk gradients (chunks added in order); with
+    clear, gbuf is zeroed in the same pass, ready for the next evaluation."""
+    nch = gbuf.shape[0]
+    flat = gbuf.reshape(nch, -1)
+    n = flat.shape[1]
+    out = np.empty(n)
+    nblk = (n + 4095) // 4096
+    for blk in prange(nblk):
+        lo = blk * 4096
+        hi = min(n, lo + 4096)
+        for q in range(lo, hi):
+            s = flat[0, q]
+            for c in range(1, nch):
+                s += flat[c, q]
+            out[q] = s
+        if clear:
+            for c in range(nch):
+                for q in range(lo, hi):
+                    flat[c, q] = 0.0
+    return out.reshape(gbuf.shape[1:])
+
+
+# --- bonds -------------------------------------------------------------------------------
+# Each term: _X_range(lo, hi, ..., grad, scale) loops over restraints lo..hi-1 (the loop
+# body written out: a per-restraint helper called in the loop, even inlined, ran the
+# 55k-atom nonbonded term in 5.4 ms instead of 2.3); X_energy is the serial kernel and
+# X_energy_chunked runs the chunks in parallel, chunk c into gbuf[c].
+
+@njit(cache=True)
+def _bond_range(lo, hi, xyz, idx, ideal, w, sym, ops, grad, scale):
     e = 0.0
-    for k in range(idx.shape[0]):
+    for k in range(lo, hi):
         i = idx[k, 0]
         j = idx[k, 1]
         s = sym[k]
@@ -42,7 +91,7 @@ def bond_energy(xyz, idx, ideal, w, sym, ops, grad):
         d = math.sqrt(dx * dx + dy * dy + dz * dz)
         delta = d - ideal[k]
         e += w[k] * delta * delta
-        f = 2.0 * w[k] * delta / max(d, 1e-12)
+        f = scale * (2.0 * w[k] * delta / max(d, 1e-12))
         gx, gy, gz = f * dx, f * dy, f * dz
         grad[i, 0] += gx
         grad[i, 1] += gy
@@ -58,10 +107,35 @@ def bond_energy(xyz, idx, ideal, w, sym, ops, grad):
 
 
 @njit(cache=True)
-def angle_energy(xyz, idx, ideal, w, grad):
-    """Bond angles (degrees) at the middle atom: sum w (theta - theta0)^2."""
+def bond_energy(xyz, idx, ideal, w, sym, ops, grad):
+    """Bond lengths: sum w (d - d0)^2; atom 2 may be a symmetry image (sym >= 0)."""
+    return _bond_range(0, idx.shape[0], xyz, idx, ideal, w, sym, ops, grad, 1.0)
+
+
+@njit(cache=True, parallel=True)
+def bond_energy_chunked(xyz, idx, ideal, w, sym, ops, gbuf, scale):
+    nch = gbuf.shape[0]
+    ec = np.zeros(nch)
+    for c in prange(nch):
+        lo, hi = _chunk(idx.shape[0], nch, c)
+        ec[c] = _bond_range(lo, hi, xyz, idx, ideal, w, sym, ops, gbuf[c], scale)
+    return _ordered_sum(ec)
+
+
+@njit(cache=True)
+def _ordered_sum(ec):
     e = 0.0
-    for k in range(idx.shape[0]):
+    for c in range(ec.shape[0]):
+        e += ec[c]
+    return e
+
+
+# --- angles ------------------------------------------------------------------------------
+
+@njit(cache=True)
+def _angle_range(lo, hi, xyz, idx, ideal, w, grad, scale):
+    e = 0.0
+    for k in range(lo, hi):
         i, j, l = idx[k, 0], idx[k, 1], idx[k, 2]
         u0 = xyz[i, 0] - xyz[j, 0]
         u1 = xyz[i, 1] - xyz[j, 1]
@@ -78,7 +152,7 @@ def angle_energy(xyz, idx, ideal, w, grad):
         delta = theta - ideal[k]
         e += w[k] * delta * delta
         sn = max(math.sqrt(max(0.0, 1.0 - c * c)), 1e-10)
-        f = -2.0 * w[k] * delta * RAD2DEG / sn  # dE/dcos
+        f = scale * (-2.0 * w[k] * delta * RAD2DEG / sn)  # dE/dcos
         a = f / luv
         bu = f * c / uu
         bv = f * c / vv
@@ -99,6 +173,24 @@ def angle_energy(xyz, idx, ideal, w, grad):
         grad[j, 2] -= gi2 + gl2
     return e
 
+
+@njit(cache=True)
+def angle_energy(xyz, idx, ideal, w, grad):
+    """Bond angles (degrees) at the middle atom: sum w (theta - theta0)^2."""
+    return _angle_range(0, idx.shape[0], xyz, idx, ideal, w, grad, 1.0)
+
+
+@njit(cache=True, parallel=True)
+def angle_energy_chunked(xyz, idx, ideal, w, gbuf, scale):
+    nch = gbuf.shape[0]
+    ec = np.zeros(nch)
+    for c in prange(nch):
+        lo, hi = _chunk(idx.shape[0], nch, c)
+        ec[c] = _angle_range(lo, hi, xyz, idx, ideal, w, gbuf[c], scale)
+    return _ordered_sum(ec)
+
+
+# --- torsions ----------------------------------------------------------------------------
 
 @njit(cache=True)
 def _cross(a, b):
@@ -130,14 +222,9 @@ def wrap_degrees(a):
 
 
 @njit(cache=True)
-def torsion_energy(xyz, idx, ideal, w, period, grad):
-    """Periodic torsions: sum w (wrap(p (phi - phi0)) / p)^2, p = period (0 means 1).
-
-    Gradient of phi after Bekker (1996): dphi/dx1 = -|b2| m/|m|^2, dphi/dx4 = |b2| n/|n|^2,
-    the middle atoms from these and the projections of b1 and b3 on b2.
-    """
+def _torsion_range(lo, hi, xyz, idx, ideal, w, period, grad, scale):
     e = 0.0
-    for k in range(idx.shape[0]):
+    for k in range(lo, hi):
         i1, i2, i3, i4 = idx[k, 0], idx[k, 1], idx[k, 2], idx[k, 3]
         a0 = xyz[i2, 0] - xyz[i1, 0]
         a1 = xyz[i2, 1] - xyz[i1, 1]
@@ -162,7 +249,7 @@ def torsion_energy(xyz, idx, ideal, w, period, grad):
         p = max(1, period[k])
         delta = wrap_degrees(p * (phi - ideal[k])) / p
         e += w[k] * delta * delta
-        f = 2.0 * w[k] * delta * RAD2DEG  # dE/dphi(rad)
+        f = scale * (2.0 * w[k] * delta * RAD2DEG)  # dE/dphi(rad)
         mm = max(m0 * m0 + m1 * m1 + m2 * m2, 1e-20)
         nn = max(n0 * n0 + n1 * n1 + n2 * n2, 1e-20)
         fm = -f * lb / mm
@@ -187,13 +274,31 @@ def torsion_energy(xyz, idx, ideal, w, period, grad):
 
 
 @njit(cache=True)
-def chiral_energy(xyz, idx, ideal, sign, w, grad):
-    """Chiral volumes: sum w (V - s V0)^2, V = (x1-xc).((x2-xc) x (x3-xc)).
+def torsion_energy(xyz, idx, ideal, w, period, grad):
+    """Periodic torsions: sum w (wrap(p (phi - phi0)) / p)^2, p = period (0 means 1).
 
-    s is the restraint's sign, or the sign of the current volume when either is allowed.
+    Gradient of phi after Bekker (1996): dphi/dx1 = -|b2| m/|m|^2, dphi/dx4 = |b2| n/|n|^2,
+    the middle atoms from these and the projections of b1 and b3 on b2.
     """
+    return _torsion_range(0, idx.shape[0], xyz, idx, ideal, w, period, grad, 1.0)
+
+
+@njit(cache=True, parallel=True)
+def torsion_energy_chunked(xyz, idx, ideal, w, period, gbuf, scale):
+    nch = gbuf.shape[0]
+    ec = np.zeros(nch)
+    for c in prange(nch):
+        lo, hi = _chunk(idx.shape[0], nch, c)
+        ec[c] = _torsion_range(lo, hi, xyz, idx, ideal, w, period, gbuf[c], scale)
+    return _ordered_sum(ec)
+
+
+# --- chiral volumes ----------------------------------------------------------------------
+
+@njit(cache=True)
+def _chiral_range(lo, hi, xyz, idx, ideal, sign, w, grad, scale):
     e = 0.0
-    for k in range(idx.shape[0]):
+    for k in range(lo, hi):
         c, i1, i2, i3 = idx[k, 0], idx[k, 1], idx[k, 2], idx[k, 3]
         p0 = xyz[i1, 0] - xyz[c, 0]
         p1 = xyz[i1, 1] - xyz[c, 1]
@@ -214,7 +319,7 @@ def chiral_energy(xyz, idx, ideal, sign, w, grad):
             s = 1 if vol >= 0 else -1
         delta = vol - s * ideal[k]
         e += w[k] * delta * delta
-        f = 2.0 * w[k] * delta
+        f = scale * (2.0 * w[k] * delta)
         grad[i1, 0] += f * g10
         grad[i1, 1] += f * g11
         grad[i1, 2] += f * g12
@@ -229,6 +334,27 @@ def chiral_energy(xyz, idx, ideal, sign, w, grad):
         grad[c, 2] -= f * (g12 + g22 + g32)
     return e
 
+
+@njit(cache=True)
+def chiral_energy(xyz, idx, ideal, sign, w, grad):
+    """Chiral volumes: sum w (V - s V0)^2, V = (x1-xc).((x2-xc) x (x3-xc)).
+
+    s is the restraint's sign, or the sign of the current volume when either is allowed.
+    """
+    return _chiral_range(0, idx.shape[0], xyz, idx, ideal, sign, w, grad, 1.0)
+
+
+@njit(cache=True, parallel=True)
+def chiral_energy_chunked(xyz, idx, ideal, sign, w, gbuf, scale):
+    nch = gbuf.shape[0]
+    ec = np.zeros(nch)
+    for c in prange(nch):
+        lo, hi = _chunk(idx.shape[0], nch, c)
+        ec[c] = _chiral_range(lo, hi, xyz, idx, ideal, sign, w, gbuf[c], scale)
+    return _ordered_sum(ec)
+
+
+# --- planes ------------------------------------------------------------------------------
 
 @njit(cache=True)
 def _smallest_eigvec(a00, a01, a02, a11, a12, a22, out):
@@ -278,15 +404,10 @@ def _smallest_eigvec(a00, a01, a02, a11, a12, a22, out):
 
 
 @njit(cache=True)
-def plane_energy(xyz, atoms, start, w, grad, dev):
-    """Planarity: sum_i w_i d_i^2, d_i = distance of atom i from the weighted LS plane.
-
-    The plane minimises the weighted sum, so (envelope theorem) the gradient is simply
-    2 w_i d_i n. The signed deviations are written into `dev` (same layout as `atoms`).
-    """
+def _plane_range(lo, hi, xyz, atoms, start, w, grad, dev, scale):
     e = 0.0
     nrm = np.empty(3)
-    for p in range(start.shape[0] - 1):
+    for p in range(lo, hi):
         s0 = start[p]
         s1 = start[p + 1]
         c0 = c1 = c2 = wsum = 0.0
@@ -318,7 +439,7 @@ def plane_energy(xyz, atoms, start, w, grad, dev):
                  + (xyz[i, 2] - c2) * nrm[2])
             dev[q] = d
             e += w[q] * d * d
-            f = 2.0 * w[q] * d
+            f = scale * (2.0 * w[q] * d)
             grad[i, 0] += f * nrm[0]
             grad[i, 1] += f * nrm[1]
             grad[i, 2] += f * nrm[2]
@@ -326,15 +447,31 @@ def plane_energy(xyz, atoms, start, w, grad, dev):
 
 
 @njit(cache=True)
-def nonbonded_energy(xyz, pairs, img, d0, w, ops, grad):
-    """Repulsion: sum w (d - d0)^2 over pairs closer than d0 (Refmac's VDWR form).
+def plane_energy(xyz, atoms, start, w, grad, dev):
+    """Planarity: sum_i w_i d_i^2, d_i = distance of atom i from the weighted LS plane.
 
-    `img[k]` < 0: both atoms in the model; else atom 2 is taken through ops[img[k]].
-    `w` includes 1/esd^2 and 0.5 for contacts of an atom with its own image under a
-    two-fold operation (counted once per asymmetric unit).
+    The plane minimises the weighted sum, so (envelope theorem) the gradient is simply
+    2 w_i d_i n. The signed deviations are written into `dev` (same layout as `atoms`).
     """
+    return _plane_range(0, start.shape[0] - 1, xyz, atoms, start, w, grad, dev, 1.0)
+
+
+@njit(cache=True, parallel=True)
+def plane_energy_chunked(xyz, atoms, start, w, dev, gbuf, scale):
+    nch = gbuf.shape[0]
+    ec = np.zeros(nch)
+    for c in prange(nch):
+        lo, hi = _chunk(start.shape[0] - 1, nch, c)
+        ec[c] = _plane_range(lo, hi, xyz, atoms, start, w, gbuf[c], dev, scale)
+    return _ordered_sum(ec)
+
+
+# --- non-bonded contacts -----------------------------------------------------------------
+
+@njit(cache=True)
+def _nonbonded_range(lo, hi, xyz, pairs, img, d0, w, ops, grad, scale):
     e = 0.0
-    for k in range(pairs.shape[0]):
+    for k in range(lo, hi):
         i = pairs[k, 0]
         j = pairs[k, 1]
         s = img[k]
@@ -355,7 +492,7 @@ def nonbonded_energy(xyz, pairs, img, d0, w, ops, grad):
         d = math.sqrt(dsq)
         delta = d - d0[k]
         e += w[k] * delta * delta
-        f = 2.0 * w[k] * delta / max(d, 1e-12)
+        f = scale * (2.0 * w[k] * delta / max(d, 1e-12))
         gx, gy, gz = f * dx, f * dy, f * dz
         grad[i, 0] += gx
         grad[i, 1] += gy
@@ -371,15 +508,54 @@ def nonbonded_energy(xyz, pairs, img, d0, w, ops, grad):
 
 
 @njit(cache=True)
-def adp_energy(b, pairs, w, grad_b):
-    """B-value similarity of bonded atoms: sum w (B_i - B_j)^2; gradient wrt B."""
+def nonbonded_energy(xyz, pairs, img, d0, w, ops, grad):
+    """Repulsion: sum w (d - d0)^2 over pairs closer than d0 (Refmac's VDWR form).
+
+    `img[k]` < 0: both atoms in the model; else atom 2 is taken through ops[img[k]].
+    `w` includes 1/esd^2 and 0.5 for contacts of an atom with its own image under a
+    two-fold operation (counted once per asymmetric unit).
+    """
+    return _nonbonded_range(0, pairs.shape[0], xyz, pairs, img, d0, w, ops, grad, 1.0)
+
+
+@njit(cache=True, parallel=True)
+def nonbonded_energy_chunked(xyz, pairs, img, d0, w, ops, gbuf, scale):
+    nch = gbuf.shape[0]
+    ec = np.zeros(nch)
+    for c in prange(nch):
+        lo, hi = _chunk(pairs.shape[0], nch, c)
+        ec[c] = _nonbonded_range(lo, hi, xyz, pairs, img, d0, w, ops, gbuf[c], scale)
+    return _ordered_sum(ec)
+
+
+# --- B-value similarity ------------------------------------------------------------------
+
+@njit(cache=True)
+def _adp_range(lo, hi, b, pairs, w, grad_b, scale):
     e = 0.0
-    for k in range(pairs.shape[0]):
+    for k in range(lo, hi):
         i = pairs[k, 0]
         j = pairs[k, 1]
         delta = b[i] - b[j]
         e += w[k] * delta * delta
-        f = 2.0 * w[k] * delta
+        f = scale * (2.0 * w[k] * delta)
         grad_b[i] += f
         grad_b[j] -= f
     return e
+
+
+@njit(cache=True)
+def adp_energy(b, pairs, w, grad_b):
+    """B-value similarity of bonded atoms: sum w (B_i - B_j)^2; gradient wrt B."""
+    return _adp_range(0, pairs.shape[0], b, pairs, w, grad_b, 1.0)
+
+
+@njit(cache=True, parallel=True)
+def adp_energy_chunked(b, pairs, w, gbuf, scale):
+    """adp_energy on chunks; gbuf is (chunks, n)."""
+    nch = gbuf.shape[0]
+    ec = np.zeros(nch)
+    for c in prange(nch):
+        lo, hi = _chunk(pairs.shape[0], nch, c)
+        ec[c] = _adp_range(lo, hi, b, pairs, w, gbuf[c], scale)
+    return _ordered_sum(ec)

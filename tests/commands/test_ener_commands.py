@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mainpy.lang.errors import LangError
-from mainpy.restraints import geometry as G
+from mainpy.restraints import validation
 from mainpy.session import Session
 
 
@@ -63,7 +63,7 @@ def test_ener_switches_and_scales(aba):
 def test_show_geometry_and_violations(aba):
     aba.run("define bond angle dihe impr by topo; show geometry")
     text = out(aba)
-    summ = G.summary(aba.atoms.xyz, aba.restraints)
+    summ = validation.summary(aba.atoms.xyz, aba.restraints)
     assert f"{summ['bond']['rmsd']:.4f}" in text and "Ramachandran" in text
     aba.run("ener list range 5 100")
     text = out(aba)
@@ -76,9 +76,9 @@ def test_show_geometry_and_violations(aba):
 def test_geometry_minimization_from_a_shaken_model(aba):
     aba.run("set coor kick 0.3 seed 11 sele all end; define bond angle dihe impr by topo")
     aba.run("minimize step 200 writ 100")
-    summ = G.summary(aba.atoms.xyz, aba.restraints)
+    summ = validation.summary(aba.atoms.xyz, aba.restraints)
     assert summ["bond"]["rmsd"] < 0.01 and summ["angle"]["rmsd"] < 1.5
-    assert not G.chirality_inverted(aba.atoms.xyz, aba.restraints).any()
+    assert not validation.chirality_inverted(aba.atoms.xyz, aba.restraints).any()
     assert "200 steps" in out(aba)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from mainpy.model.atoms import from_structure
 from mainpy.refine.driver import regularize
-from mainpy.restraints import geometry
+from mainpy.restraints import validation
 from mainpy.restraints.energy import Energy
 from mainpy.restraints.monlib import load_monlib
 from mainpy.restraints.topology import build_restraints
@@ -38,14 +38,14 @@ def test_shaken_1aba_regularizes(aba):
     atoms, r, _ = aba
     en = _energy(aba)
     start = atoms.replace(xyz=_shaken(atoms.xyz, 0.3, seed=2024))
-    s0 = geometry.summary(start.xyz, r)
+    s0 = validation.summary(start.xyz, r)
     assert s0["bond"]["rmsd"] > 0.1 and s0["angle"]["rmsd"] > 8
     res = regularize(start, en, steps=200)
-    s1 = geometry.summary(res.atoms.xyz, r)
+    s1 = validation.summary(res.atoms.xyz, r)
     assert res.steps <= 200
     assert s1["bond"]["rmsd"] < 0.01
     assert s1["angle"]["rmsd"] < 1.5
-    assert len(geometry.chirality_inverted(res.atoms.xyz, r)) == 0
+    assert len(validation.chirality_inverted(res.atoms.xyz, r)) == 0
     start_energy = res.history[0][1]
     end_energy = min(h[1] for h in res.history)
     assert start_energy == pytest.approx(en(start.xyz)[0], rel=1e-12)

@@ -6,7 +6,7 @@ import collections
 import gemmi
 import numpy as np
 import pytest
-from restraint_helpers import central_difference, shaken
+from restraint_helpers import central_difference, reference_pair_list, shaken
 
 from mainpy.restraints._cells import cell_pairs
 from mainpy.restraints.nonbonded import NonbondedList, symmetry_images, symmetry_ops
@@ -167,3 +167,89 @@ def test_occupancy_rule(aba):
     en.update_occupancies(np.where(water, 0.5, a.occ))
     en.evaluate(a.xyz, terms=["nonbonded"])
     assert en.nonbonded.n_builds == 2 and ww(en.nonbonded) == 0
+
+
+def test_build_matches_numpy_reference(any_case):
+    """The one-pass numba build (search, rules, targets, skin) keeps exactly the pairs of
+    the plain numpy route (restraint_helpers.reference_pair_list), in the same order,
+    with the same targets, kinds and weights; also after an occupancy change."""
+    en = any_case.energy()
+    nb = en.nonbonded
+    xyz = shaken(any_case.atoms.xyz, 0.2, seed=9)
+    for occ in (None, np.where(any_case.atoms.resname == "HOH", 0.5, any_case.atoms.occ)):
+        if occ is not None:
+            en.update_occupancies(occ)
+        nb.build(xyz)
+        pairs, img, d0, kind, w = reference_pair_list(nb, xyz)
+        assert len(pairs) > 3000
+        assert np.array_equal(nb.pairs, pairs)
+        assert np.array_equal(nb.img, img)
+        assert np.array_equal(nb.kind, kind)
+        assert np.allclose(nb.d0, d0, rtol=0, atol=1e-12)
+        assert np.allclose(nb.w, w, rtol=0, atol=1e-12)
+    assert set(np.unique(nb.kind)) >= {1, 2, 3}
+    # blocks of atoms whose contacts overflow their buffer are searched again: the same
+    nb.per_atom = 1
+    nb.build(xyz)
+    assert np.array_equal(nb.pairs, pairs) and np.array_equal(nb.img, img)
+    assert np.array_equal(nb.kind, kind) and np.array_equal(nb.d0, d0)
+
+
+@pytest.mark.parametrize("path", ["xtal/1ehz/1ehz.pdb", "xtal/2uui/2uui.pdb"])
+def test_build_matches_reference_metals_and_symmetry_bonds(data, path):
+    """Metal contacts (1ehz's Mg, 2uui's F 2 3 with its 48 operations) and a bond through
+    symmetry, which removes that contact: the same list as the numpy route."""
+    from mainpy.model.atoms import from_structure
+    from mainpy.restraints.energy import Energy
+    from mainpy.restraints.monlib import load_monlib
+    from mainpy.restraints.topology import build_restraints
+    st = gemmi.read_structure(str(data(path)))
+    atoms = from_structure(st)
+    lib = load_monlib(st[0].get_all_residue_names(), data("monomers"))
+    en = Energy(build_restraints(st, lib), atoms, st.cell, st.find_spacegroup())
+    nb = en.nonbonded
+    nb.build(atoms.xyz)
+    assert (nb.kind == 4).sum() + (nb.kind == 10).sum() > 0
+    sym = np.flatnonzero(nb.img >= 0)
+    assert len(sym) > 40
+    n_before = len(nb.img)
+    # pretend two image contacts are bonds across the crystal
+    for k in sym[[0, len(sym) // 2]]:
+        a, b = int(nb.pairs[k, 0]), int(nb.pairs[k, 1])
+        nb.sym_bonded.add((min(a, b), max(a, b)))
+    nb._atom_tables()
+    nb.build(atoms.xyz)
+    assert len(nb.img) <= n_before - 2
+    pairs, img, d0, kind, w = reference_pair_list(nb, atoms.xyz)
+    assert np.array_equal(nb.pairs, pairs) and np.array_equal(nb.img, img)
+    assert np.array_equal(nb.kind, kind)
+    assert np.allclose(nb.d0, d0, rtol=0, atol=1e-12)
+    assert np.allclose(nb.w, w, rtol=0, atol=1e-12)
+    gone = {(min(a, b), max(a, b)) for (a, b), s in zip(nb.pairs.tolist(), nb.img) if s >= 0}
+    assert not (gone & nb.sym_bonded)
+
+
+def test_image_members_match_numpy_every_shift():
+    """The parallel block search of symmetry copies finds, for every lattice shift, the
+    atoms numpy finds by testing that shift (10,000 atoms: several blocks)."""
+    import itertools
+
+    from mainpy.restraints._cells import image_members
+    rng = np.random.default_rng(12)
+    f = np.ascontiguousarray(rng.uniform([0.1, -0.2, 0.3], [0.9, 0.5, 1.4], (10000, 3)))
+    lo, hi = f.min(0) - 0.15, f.max(0) + 0.15
+    for rf, tf in ((np.array([[0., -1, 0], [1, -1, 0], [0, 0, 1]]), np.array([0, 0, 1 / 3])),
+                   (np.array([[-1., 0, 0], [0, 1, 0], [0, 0, -1]]), np.array([0.5, 0.5, 0]))):
+        lmin, lmax, start, flat = image_members(f, rf, tf, lo, hi)
+        fk = f @ rf.T + tf
+        assert np.array_equal(lmin, np.ceil(lo - fk.max(0)).astype(int))
+        assert np.array_equal(lmax, np.floor(hi - fk.min(0)).astype(int))
+        shifts = list(itertools.product(*(range(a, b + 1) for a, b in zip(lmin, lmax))))
+        assert len(start) == len(shifts) + 1
+        found = 0
+        for k, shift in enumerate(shifts):
+            g = fk + np.array(shift)
+            expect = np.flatnonzero(np.all((g >= lo) & (g <= hi), axis=1))
+            assert np.array_equal(flat[start[k]:start[k + 1]], expect), shift
+            found += len(expect)
+        assert found > 10000

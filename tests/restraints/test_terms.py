@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from restraint_helpers import atom_row, central_difference, rows_by_position, shaken
 
-from mainpy.restraints import geometry
+from mainpy.restraints import validation
 
 COORD_TERMS = ("bond", "angle", "torsion", "chiral", "plane", "nonbonded")
 
@@ -110,7 +110,7 @@ def test_torsion_periodicity_and_chirality_sign(aba):
     from mainpy.restraints import terms
     k = int(np.flatnonzero(r.tors_period == 3)[0])
     idx = r.tors_idx[k:k + 1]
-    phi = geometry.dihedrals(xyz, idx)[0]
+    phi = validation.dihedrals(xyz, idx)[0]
     w = np.ones(1)
     # rotate the 4th atom about the 2-3 axis by 120 degrees
     x2, x3 = xyz[idx[0, 1]], xyz[idx[0, 2]]
@@ -120,7 +120,7 @@ def test_torsion_periodicity_and_chirality_sign(aba):
     rm = np.eye(3) + np.sin(t) * kx + (1 - np.cos(t)) * kx @ kx
     moved = xyz.copy()
     moved[idx[0, 3]] = x3 + rm @ (xyz[idx[0, 3]] - x3)
-    assert geometry.dihedrals(moved, idx)[0] == pytest.approx(
+    assert validation.dihedrals(moved, idx)[0] == pytest.approx(
         (phi + 120 + 180) % 360 - 180, abs=1e-6)
     e1 = terms.torsion_energy(xyz, idx, r.tors_ideal[k:k + 1], w, r.tors_period[k:k + 1],
                               np.zeros_like(xyz))
@@ -129,7 +129,7 @@ def test_torsion_periodicity_and_chirality_sign(aba):
     assert e2 == pytest.approx(e1, rel=1e-9)
     c = int(np.flatnonzero(r.chir_sign == 1)[0])
     ci = r.chir_idx[c:c + 1]
-    vol = geometry.chiral_values(xyz, r)[c]
+    vol = validation.chiral_values(xyz, r)[c]
     ideal = np.array([vol])  # make the current volume ideal
     e_ok = terms.chiral_energy(xyz, ci, ideal, r.chir_sign[c:c + 1], w, np.zeros_like(xyz))
     mirror = xyz * np.array([1.0, 1.0, -1.0])

@@ -9,7 +9,7 @@ import pytest
 from restraint_helpers import atom_row, rows_by_position
 
 from mainpy.errors import InputError
-from mainpy.restraints import geometry
+from mainpy.restraints import validation
 from mainpy.restraints.monlib import find_monlib_dir, load_monlib
 from mainpy.restraints.topology import build_restraints
 
@@ -45,7 +45,7 @@ def test_bond_angle_rmsd_match_gemmi(any_case):
     ga = np.array([np.degrees(a.calculate()) - a.restr.value for a in topo.angles
                    if a.restr.esd > 0])
     gaz = np.array([a.calculate_z() for a in topo.angles if a.restr.esd > 0])
-    s = geometry.summary(any_case.atoms.xyz, any_case.restraints)
+    s = validation.summary(any_case.atoms.xyz, any_case.restraints)
     rms = lambda v: np.sqrt(np.mean(v ** 2))
     assert s["bond"]["count"] == len(gb)
     assert s["bond"]["rmsd"] == pytest.approx(rms(gb), rel=0.01)
@@ -62,7 +62,7 @@ def test_chirals_planes_torsions_match_gemmi(any_case):
     xyz = any_case.atoms.xyz
     # chiral centres and their volumes
     gch = {tuple(atom_row(rows, a) for a in c.atoms): c.calculate() for c in topo.chirs}
-    vol = geometry.chiral_values(xyz, r)
+    vol = validation.chiral_values(xyz, r)
     assert len(r.chir_idx) == len(gch)
     for k, idx in enumerate(map(tuple, r.chir_idx.tolist())):
         assert vol[k] == pytest.approx(gch[idx], abs=1e-9)
@@ -72,7 +72,7 @@ def test_chirals_planes_torsions_match_gemmi(any_case):
     mine = [tuple(sorted(r.plane_atoms[r.plane_start[k]:r.plane_start[k + 1]].tolist()))
             for k in range(len(r.plane_start) - 1)]
     assert sorted(mine) == sorted(gpl)
-    dev = geometry.plane_deviations(xyz, r)
+    dev = validation.plane_deviations(xyz, r)
     for k, p in enumerate([p for p in topo.planes if p.restr.esd > 0][:50]):
         coeff = gemmi.find_best_plane(p.atoms)
         gdev = sorted(abs(gemmi.get_distance_from_plane(a.pos, coeff)) for a in p.atoms)
@@ -84,7 +84,7 @@ def test_chirals_planes_torsions_match_gemmi(any_case):
     gt = {tuple(atom_row(rows, a) for a in t.atoms): np.degrees(t.calculate())
           for t in topo.torsions if t.restr.esd > 0}
     assert len(r_all.tors_idx) == len(gt)
-    phi = geometry.dihedrals(xyz, r_all.tors_idx)
+    phi = validation.dihedrals(xyz, r_all.tors_idx)
     for k, idx in enumerate(map(tuple, r_all.tors_idx.tolist())):
         assert phi[k] == pytest.approx(gt[idx], abs=1e-7)
     # the default (Refmac) choice is a subset: omega, chi, sp2-sp2

@@ -5,17 +5,17 @@ import numpy as np
 import pytest
 from restraint_helpers import shaken
 
-from mainpy.restraints import geometry
+from mainpy.restraints import validation
 
 
 def test_violations_sorted_and_labelled(aba):
     r = aba.restraints
     xyz = aba.atoms.xyz
-    v = geometry.violations(xyz, r, aba.atoms, lo=3.0)
+    v = validation.violations(xyz, r, aba.atoms, lo=3.0)
     z = [abs(x.z) for x in v]
     assert z == sorted(z, reverse=True) and min(z) >= 3.0
     # the count is that of all restraints with |Z| >= 3
-    dev = geometry.deviations(xyz, r)
+    dev = validation.deviations(xyz, r)
     n = sum(int(np.sum(np.abs(d[3] / d[4]) >= 3.0)) for d in dev.values())
     assert len(v) == n > 0
     first = v[0]
@@ -27,7 +27,7 @@ def test_violations_sorted_and_labelled(aba):
     moved = xyz.copy()
     u = (xyz[j] - xyz[i]) / np.linalg.norm(xyz[j] - xyz[i])
     moved[j] += (r.bond_ideal[k] + 0.2 - np.linalg.norm(xyz[j] - xyz[i])) * u
-    vb = geometry.violations(moved, r, aba.atoms, kinds=["bond"], by="delta", lo=0.19)
+    vb = validation.violations(moved, r, aba.atoms, kinds=["bond"], by="delta", lo=0.19)
     assert [abs(x.delta) for x in vb] == sorted((abs(x.delta) for x in vb), reverse=True)
     hit = [x for x in vb if x.atoms == (i, j)]
     assert len(hit) == 1 and hit[0].delta == pytest.approx(0.2, abs=1e-9)
@@ -36,7 +36,7 @@ def test_violations_sorted_and_labelled(aba):
 
 
 def test_ramachandran_angles_and_classes(any_case):
-    rows = geometry.ramachandran(any_case.st)
+    rows = validation.ramachandran(any_case.st)
     assert len(rows) > 80
     # phi/psi agree with gemmi's own calculation for the same residues
     st = any_case.st
@@ -46,26 +46,26 @@ def test_ramachandran_angles_and_classes(any_case):
         g = gemmi.calculate_phi_psi(poly[k - 1], poly[k], poly[k + 1])
         assert phi == pytest.approx(np.degrees(g[0]), abs=1e-9)
         assert psi == pytest.approx(np.degrees(g[1]), abs=1e-9)
-    s = geometry.rama_summary(st)
+    s = validation.rama_summary(st)
     assert s["favored"] + s["allowed"] + s["outlier"] == s["count"] == len(rows)
     # deposited, refined structures: mostly favoured, few outliers
     assert s["favored_pct"] > 85 and s["outlier_pct"] < 2
 
 
 def test_rama_regions():
-    assert geometry.rama_class("ALA", -63, -41) == "favored"      # alpha helix
-    assert geometry.rama_class("ALA", -120, 130) == "favored"     # beta strand
-    assert geometry.rama_class("ALA", 60, 40) == "allowed"        # left-handed helix
-    assert geometry.rama_class("ALA", 60, -120) == "outlier"
-    assert geometry.rama_class("GLY", 80, -170) == "favored"
-    assert geometry.rama_class("PRO", -65, 140) == "favored"
-    assert geometry.rama_class("PRO", -150, 150) == "outlier"
+    assert validation.rama_class("ALA", -63, -41) == "favored"      # alpha helix
+    assert validation.rama_class("ALA", -120, 130) == "favored"     # beta strand
+    assert validation.rama_class("ALA", 60, 40) == "allowed"        # left-handed helix
+    assert validation.rama_class("ALA", 60, -120) == "outlier"
+    assert validation.rama_class("GLY", 80, -170) == "favored"
+    assert validation.rama_class("PRO", -65, 140) == "favored"
+    assert validation.rama_class("PRO", -150, 150) == "outlier"
 
 
 def test_summary_rmsd_responds_to_noise(aba):
     r = aba.restraints
-    s0 = geometry.summary(aba.atoms.xyz, r)
-    s1 = geometry.summary(shaken(aba.atoms.xyz, 0.3, seed=1), r)
+    s0 = validation.summary(aba.atoms.xyz, r)
+    s1 = validation.summary(shaken(aba.atoms.xyz, 0.3, seed=1), r)
     for kind in ("bond", "angle", "chiral", "plane"):
         assert s1[kind]["rmsd"] > s0[kind]["rmsd"]
     assert s0["plane"]["count"] == len(r.plane_atoms)

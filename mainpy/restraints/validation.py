@@ -1,4 +1,4 @@
-"""Geometry statistics: deviations from ideal, rmsd and rms Z, violations, Ramachandran.
+"""Geometry validation: deviations from ideal, rmsd and rms Z, violations, Ramachandran.
 
 Everything is computed with numpy from the restraint arrays (not from the energy
 kernels), for ``show geometry`` and ``ener list range lo hi``.
