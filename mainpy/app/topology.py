@@ -4,12 +4,17 @@ from __future__ import annotations
 
 
 def load_library(session):
-    """The monomer library for the model's residue names (read once per model)."""
-    from mainpy.restraints.monlib import load_monlib
+    """The monomer library for the model's residue names, with dictionaries made from the
+    model for the residues it lacks (read once per model: dictionaries made from another
+    model are not reused)."""
+    from mainpy.restraints.monlib import load_monlib, with_generated
     names = set(session.atoms.resname.tolist())
     lib = session.library
-    if lib is None or not names <= set(lib.monlib.monomers) | set(lib.missing):
+    if (lib is None or (lib.generated and lib.source is not session.model)
+            or not names <= set(lib.monlib.monomers) | set(lib.missing)):
         lib = load_monlib(sorted(names), session.monlib_path, session.extra_cifs)
+    if lib.missing:
+        lib = with_generated(lib, session.model.synced_structure(), source=session.model)
     return lib
 
 
@@ -30,6 +35,28 @@ def define_topology(session) -> tuple[str, list[str]]:
     what = (f" topology from {where}: {c['bond']} bonds, {c['angle']} angles, "
             f"{c['torsion']} torsions, {c['chiral']} chiral volumes, {c['plane']} planes")
     return what, list(dict.fromkeys(lib.messages + r.messages))
+
+
+def write_generated(session, name: str, path: str) -> str:
+    """WRITE MONO: the dictionary made for residue `name` (DEFINE ... BY TOPO made it), to
+    edit and read back with READ MONO; returns what was written."""
+    from mainpy.errors import ScienceError
+    from mainpy.fileio import atomic_write
+    lib = session.library
+    name = name.upper()
+    if lib is None or name not in lib.generated:
+        have = ", ".join(sorted(lib.generated)) if lib is not None and lib.generated else ""
+        raise ScienceError(f"no dictionary was made for {name}: DEFINE ... BY TOPO makes "
+                           "them for residues without one"
+                           + (f" (made here: {have})" if have else ""))
+    text, how = lib.generated[name]
+
+    def write(tmp):
+        with open(tmp, "w") as f:
+            f.write(text)
+
+    atomic_write(path, write)
+    return f" dictionary of {name} ({how}) written to {path}"
 
 
 def use_monomers(session, path: str) -> str:

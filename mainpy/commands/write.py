@@ -1,6 +1,7 @@
-"""WRITE: coordinates, maps, reflections. Every file is written whole or not at all."""
+"""WRITE: coordinates, maps, reflections, made dictionaries. Every file is written whole or
+not at all."""
 
-from mainpy.lang.registry import Clause, File, Int, Sele, command
+from mainpy.lang.registry import Clause, File, Int, Sele, Word, command
 
 def _write_coor(session, args):
     from mainpy.app.files import write_model
@@ -45,3 +46,18 @@ command("write", "refl", help="write an MTZ: FP SIGFP FREE FC PHIC FWT PHWT DELF
         clauses=(Clause("file", (File(),)),), needs=(("file",),), action=_write_refl,
         details="Map coefficients come from the last REFL PHASE (made now if none);\n"
                 "Coot opens the file as usual (FWT/PHWT and DELFWT/PHDELWT).")
+
+
+def _write_mono(session, args):
+    from mainpy.app.topology import write_generated
+    session.echo(write_generated(session, args["res"], args["file"]))
+
+
+command("write", "mono", help="write the dictionary made for a residue without one (to edit)",
+        lead=(Word("res", help="the residue name"),),
+        clauses=(Clause("file", (File(),), help="the monomer CIF to write"),),
+        needs=(("file",),), action=_write_mono,
+        details="DEFINE ... BY TOPO makes a dictionary for each residue type the library\n"
+                "lacks (AceDRG where installed, else the input geometry). Edit the file\n"
+                "and READ MONO it: a dictionary read wins over a made one.",
+        examples=("write mono PLM file PLM.cif",))

@@ -10,6 +10,11 @@ A library folder may have the CCP4 layout (``a/ALA.cif``, ``list/mon_lib_list.ci
 ``ener_lib.cif``) or be flat (``ALA.cif``, ``mon_lib_list.cif``, ``ener_lib.cif`` side by
 side); a flat folder is presented to gemmi through a temporary folder of links. A single
 ``.cif`` file given as the path is an extra monomer dictionary read on top of the library.
+
+A residue with no dictionary in any of these gets one made from the model
+(`with_generated`): by AceDRG where it is installed (mainpy.restraints.acedrg), else from
+the input geometry (mainpy.restraints.from_coordinates). A dictionary read with
+``read mono FILE.cif`` is a dictionary like the library's, so it wins over a generated one.
 """
 
 from __future__ import annotations
@@ -18,10 +23,11 @@ import io
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import gemmi
+import numpy as np
 
 from mainpy.errors import InputError
 
@@ -125,10 +131,43 @@ class MonomerLibrary:
     path: Path
     missing: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    #: name -> (CIF text, "AceDRG" or "input geometry") of dictionaries made from the model
+    generated: dict = field(default_factory=dict)
+    #: the model the generated dictionaries were made from (they belong to it)
+    source: object = None
+    #: (atom keys, (n, 3) coordinates) of that model then: the input geometry that
+    #: generated residues are restrained to, each instance to its own
+    reference: tuple | None = None
+
+    @property
+    def own_geometry(self) -> set:
+        """Names of the residues restrained to their input geometry."""
+        return {n for n, (_, how) in self.generated.items() if how == "input geometry"}
+
+    def reference_xyz(self, structure: gemmi.Structure):
+        """The reference coordinates of model 0's atoms in row order (an atom added since
+        has its present position), or None without a reference."""
+        if self.reference is None:
+            return None
+        keys, xyz = self.reference
+        where = {k: i for i, k in enumerate(keys)}
+        now = atom_keys(structure)
+        out = np.array([a.pos.tolist() for ch in structure[0] for r in ch for a in r], float)
+        for row, k in enumerate(now):
+            i = where.get(k)
+            if i is not None:
+                out[row] = xyz[i]
+        return out.reshape(-1, 3)
 
     @property
     def has_ener_lib(self) -> bool:
         return len(self.monlib.ener_lib.atoms) > 0
+
+
+def atom_keys(structure: gemmi.Structure) -> list:
+    """(chain, number, icode, residue, atom, altloc) of model 0's atoms in row order."""
+    return [(ch.name, r.seqid.num, r.seqid.icode, r.name, a.name, a.altloc)
+            for ch in structure[0] for r in ch for a in r]
 
 
 def missing_message(names: list[str]) -> str:
@@ -186,3 +225,64 @@ def load_monlib(resnames, path: str | os.PathLike | None = None,
         lib.messages.append(f"the monomer library in {root} has no ener_lib.cif: non-bonded "
                             "radii are taken from element defaults")
     return lib
+
+
+def ligands_hint() -> str:
+    """How to get AceDRG's dictionaries instead of the input geometry's."""
+    from mainpy.restraints import acedrg
+    if acedrg.switched_off():
+        return f"AceDRG switched off by {acedrg.ENV}"
+    return "pip install 'mainpy[ligands]' for AceDRG"
+
+
+def with_generated(lib: MonomerLibrary, structure: gemmi.Structure, source=None,
+                   use_acedrg: bool = True) -> MonomerLibrary:
+    """A copy of `lib` with a dictionary for each residue it is missing, made from model 0
+    of `structure`: by AceDRG where it is installed (and `use_acedrg`), else (or where it
+    fails) from the input geometry. Single atoms (ions) get an atom and no restraints.
+    The messages say what was made, one line per kind; `lib` is left as it was."""
+    if not lib.missing:
+        return lib
+    from mainpy.restraints import acedrg
+    from mainpy.restraints.from_coordinates import dictionaries_for, read_into
+    dicts = dictionaries_for(structure, lib.missing)
+    several = {n: d for n, d in dicts.items() if len(d.atoms) > 1}
+    exe = acedrg.executable() if use_acedrg and several else None
+    made = acedrg.dictionaries(several, exe) if exe else {}
+    monlib = lib.monlib.clone()
+    generated = dict(lib.generated)
+    by_acedrg, failed, own = [], {}, []
+    for name, d in dicts.items():
+        text = made.get(name)
+        if isinstance(text, str):
+            by_acedrg.append(name)
+            generated[name] = (text, "AceDRG")
+        else:
+            if text is not None:
+                failed[name] = str(text)
+            if len(d.atoms) > 1:
+                own.append(name)
+            text = d.cif()
+            generated[name] = (text, "input geometry")
+        try:
+            read_into(monlib, text, name, d.group)
+        except (RuntimeError, ValueError) as exc:
+            raise InputError(f"cannot read the dictionary made for {name}: {exc}") from exc
+    messages = [m for m in lib.messages if m != missing_message(lib.missing)]
+    if by_acedrg:
+        messages.append(f"dictionaries made by AceDRG for {', '.join(by_acedrg)} "
+                        "(no dictionary in the library)")
+    if failed:
+        messages.append("AceDRG failed for " + ", ".join(f"{n} ({why})"
+                                                       for n, why in failed.items()))
+    if own:
+        why = "AceDRG failed" if exe else "no dictionary; " + ligands_hint()
+        messages.append(f"restraints from the input geometry for {', '.join(own)} ({why}; "
+                        "read mono FILE.cif to give one)")
+    still = [n for n in lib.missing if n not in monlib.monomers]
+    if still:
+        messages.append(missing_message(still))
+    xyz = np.array([a.pos.tolist() for ch in structure[0] for r in ch for a in r], float)
+    return replace(lib, monlib=monlib, missing=still, messages=messages,
+                   generated=generated, source=source,
+                   reference=(atom_keys(structure), xyz.reshape(-1, 3)))

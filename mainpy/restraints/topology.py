@@ -10,6 +10,13 @@ Which restraints are kept follows Refmac/servalcat defaults: every bond, angle, 
 and plane with esd > 0; torsions only for peptide chi angles, sp2-sp2 torsions, torsions
 ending at a hydrogen and the peptide omega of links (``torsions="all"`` keeps every torsion
 with esd > 0).
+
+Bonds that no dictionary or link gives are found by distance and restrained at their input
+length (from_coordinates.contact_bonds): those of residues whose dictionary was made from
+the model to other residues (with the angles at both ends), and those of metal ions to
+the N, O, S and halogen atoms that coordinate them (gemmi's topology has no metal links
+unless the library has them; unbonded, the ion is pushed off its site by the vdW
+repulsion of the atoms next to its ligands, e.g. Mg - C8 of a guanine bound at N7).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import gemmi
 import numpy as np
 
 from mainpy.errors import InputError
+from mainpy.restraints import from_coordinates
 from mainpy.restraints.monlib import MonomerLibrary, missing_message
 
 #: Refmac's fallback esd of a chiral volume (A^3) when it cannot be propagated
@@ -143,34 +151,30 @@ def _chiral_esd(bonds: dict, angles: dict, c: int, a: tuple) -> float:
     return sig if sig > 0 and math.isfinite(sig) else CHIRAL_ESD_DEFAULT
 
 
-def _sym_op(cell: gemmi.UnitCell, im) -> np.ndarray:
-    """Orthogonal [R | t] (3, 4) of a gemmi NearestImage (symmetry op + lattice shift)."""
-    ft = gemmi.FTransform() if im.sym_idx == 0 else cell.images[im.sym_idx - 1]
-    rf = np.array(ft.mat.tolist())
-    tf = np.array(ft.vec.tolist()) + np.array(im.pbc_shift, dtype=float)
-    orth = np.array(cell.orth.mat.tolist())
-    frac = np.array(cell.frac.mat.tolist())
-    op = np.empty((3, 4))
-    op[:, :3] = orth @ rf @ frac
-    op[:, 3] = orth @ tf
-    return op
-
-
 def build_restraints(structure: gemmi.Structure, library, torsions: str = "refmac"
                      ) -> Restraints:
     """Restraint arrays for model 0 of `structure` from the monomer library.
 
     `library` is a `MonomerLibrary` or a `gemmi.MonLib`. Residues with no dictionary get
-    no restraints (named in `.missing` and `.messages`); the rest are restrained.
+    no restraints (named in `.missing` and `.messages`; `monlib.with_generated` makes them
+    one first); the rest are restrained. Bonds of generated residues to other residues and
+    of metal ions to their ligands are added by distance (module docstring).
     """
     if torsions not in ("refmac", "all"):
         raise ValueError("torsions must be 'refmac' or 'all'")
+    ref = None        # the coordinates generated residues are restrained to, by row
     if isinstance(library, MonomerLibrary):
         monlib = library.monlib
+        generated, own = set(library.generated), library.own_geometry
+        ref = library.reference_xyz(structure)
     else:
         monlib = library
+        generated, own = set(), set()
     if len(structure) == 0:
         raise InputError("the structure has no model, so there is nothing to restrain")
+    if ref is None:       # the input geometry: the coordinates as they are
+        ref = np.array([a.pos.tolist() for ch in structure[0] for res in ch for a in res],
+                       float).reshape(-1, 3)
     st = _atom_rows(structure)
     n = st[0].count_atom_sites()
     missing = _drop_unknown(st, monlib)
@@ -183,7 +187,7 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
     except (RuntimeError, ValueError) as exc:
         raise InputError(f"cannot build the restraint topology: {exc}") from exc
 
-    rules = []  # (rule, link_id or None, peptide, asu)
+    rules = []  # (rule, link_id or None, peptide, asu, restrained to the input geometry)
     restrained = np.zeros(n, bool)
     chem_type = np.full(n, "", dtype="U8")
     for ci in topo.chain_infos:
@@ -194,9 +198,10 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
                           for fc in ri.chemcomps)
             for link in ri.prev:
                 for rule in link.link_rules:
-                    rules.append((rule, link.link_id, peptide, gemmi.Asu.Same))
+                    rules.append((rule, link.link_id, peptide, gemmi.Asu.Same, False))
+            mine = ri.res.name in own
             for rule in ri.monomer_rules:
-                rules.append((rule, None, peptide, gemmi.Asu.Same))
+                rules.append((rule, None, peptide, gemmi.Asu.Same, mine))
             for at in ri.res:
                 row = round(at.fraction) - 1
                 restrained[row] = True
@@ -207,12 +212,12 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
                     pass
     for link in topo.extras:
         for rule in link.link_rules:
-            rules.append((rule, link.link_id, False, link.asu))
+            rules.append((rule, link.link_id, False, link.asu, False))
 
     bonds, angles, tors, chirs, planes = [], [], [], [], []
     sym_ops = []
     RK = gemmi.RKind
-    for rule, link_id, peptide, asu in rules:
+    for rule, link_id, peptide, asu, mine in rules:
         kind = rule.rkind
         if asu != gemmi.Asu.Same and kind != RK.Bond:
             continue  # only bonds are restrained across symmetry (as servalcat)
@@ -223,13 +228,17 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
             sym = -1
             if asu != gemmi.Asu.Same:
                 im = st.cell.find_nearest_image(t.atoms[0].pos, t.atoms[1].pos, asu)
-                sym_ops.append(_sym_op(st.cell, im))
+                sym_ops.append(from_coordinates.image_op(st.cell, im))
                 sym = len(sym_ops) - 1
-            bonds.append((*_rows(t.atoms), t.restr.value, t.restr.esd, sym))
+            rows = _rows(t.atoms)
+            value = _measured(ref, rows) if mine and sym < 0 else t.restr.value
+            bonds.append((*rows, value, t.restr.esd, sym))
         elif kind == RK.Angle:
             t = topo.angles[rule.index]
             if t.restr.esd > 0:
-                angles.append((*_rows(t.atoms), t.restr.value, t.restr.esd))
+                rows = _rows(t.atoms)
+                value = _measured(ref, rows) if mine else t.restr.value
+                angles.append((*rows, value, t.restr.esd))
         elif kind == RK.Torsion:
             t = topo.torsions[rule.index]
             if t.restr.esd > 0 and (torsions == "all" or _keep_torsion(t, link_id, peptide)):
@@ -238,9 +247,13 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
         elif kind == RK.Chirality:
             t = topo.chirs[rule.index]
             ideal = topo.ideal_chiral_abs_volume(t)
+            sign = {gemmi.ChiralityType.Positive: 1,
+                    gemmi.ChiralityType.Negative: -1}.get(t.restr.sign, 0)
+            if mine:      # each instance's own hand: names of equivalent atoms may swap
+                vol = _measured(ref, _rows(t.atoms))
+                ideal = abs(vol)
+                sign = int(np.sign(vol)) if ideal > from_coordinates.CHIRAL_MIN_VOLUME else 0
             if math.isfinite(ideal) and ideal > 0:
-                sign = {gemmi.ChiralityType.Positive: 1,
-                        gemmi.ChiralityType.Negative: -1}.get(t.restr.sign, 0)
                 chirs.append((*_rows(t.atoms), ideal, sign))
         elif kind == RK.Plane:
             t = topo.planes[rule.index]
@@ -250,6 +263,8 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
     bonds = _unique(bonds, 2)
     angles = _unique(angles, 3, symmetric=True)
     tors = _unique(tors, 4, symmetric=True)
+    contact_messages = _add_contact_bonds(ref, structure, st, generated, bonds, angles,
+                                          sym_ops)
 
     bond_lookup = {frozenset(b[:2]): (b[2], b[3]) for b in bonds}
     angle_lookup = {(min(a[0], a[2]), a[1], max(a[0], a[2])): (a[3], a[4]) for a in angles}
@@ -257,7 +272,7 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
 
     vdw, ion, hb, metal = _atom_types(structure, chem_type, monlib.ener_lib.atoms)
 
-    messages = []
+    messages = list(contact_messages)
     if missing:
         messages.append(missing_message(missing))
     warn = log.getvalue().strip()
@@ -290,6 +305,68 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
         chem_type=chem_type, vdw_radius=vdw, ion_radius=ion, hb_type=hb, is_metal=metal,
         restrained=restrained, missing=missing, messages=messages,
     )
+
+
+def _measured(xyz: np.ndarray, rows: tuple) -> float:
+    """Bond length, angle (degrees) or chiral volume of 2, 3 or 4 atom rows in `xyz`."""
+    p = [xyz[r] for r in rows]
+    if len(p) == 2:
+        return float(np.linalg.norm(p[0] - p[1]))
+    if len(p) == 3:
+        u, v = p[0] - p[1], p[2] - p[1]
+        cos = np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v))
+        return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+    return from_coordinates.chiral_volume(*p)
+
+
+def _add_contact_bonds(ref, structure, st, generated, bonds, angles, sym_ops) -> list[str]:
+    """Append the bonds found by distance (module docstring) to `bonds` (and their angles
+    to `angles`, the symmetry operations of those through symmetry to `sym_ops`), with
+    their lengths and angles in the reference coordinates `ref`; return what was added,
+    one line per kind."""
+    local = {frozenset(b[:2]) for b in bonds if b[4] < 0}
+    found = from_coordinates.contact_bonds(st, generated, local)
+    if not found:
+        return []
+    xyz = ref
+    names = [(res.name, a.name) for ch in structure[0] for res in ch for a in res]
+    nbr: dict = {}
+    for b in bonds:
+        if b[4] < 0:
+            nbr.setdefault(b[0], []).append(b[1])
+            nbr.setdefault(b[1], []).append(b[0])
+    have_angle = {(min(a[0], a[2]), a[1], max(a[0], a[2])) for a in angles}
+    metal_sites, metal_bonds, links = {}, 0, {}
+    for cb in found:
+        esd = from_coordinates.METAL_ESD if cb.metal else from_coordinates.BOND_ESD
+        sym, partner = -1, xyz[cb.j]
+        if cb.op is not None:
+            sym_ops.append(cb.op)
+            sym = len(sym_ops) - 1
+            partner = cb.op[:, :3] @ partner + cb.op[:, 3]
+        bonds.append((cb.i, cb.j, float(np.linalg.norm(xyz[cb.i] - partner)), esd, sym))
+        if cb.metal:
+            metal_sites.setdefault(names[cb.ion][0], set()).add(cb.ion)
+            metal_bonds += 1
+            continue
+        ri, rj = names[cb.i][0], names[cb.j][0]
+        key = tuple(sorted((ri, rj)))
+        links[key] = links.get(key, 0) + 1
+        for a, v, c, deg in from_coordinates.contact_angles(cb, nbr, xyz):
+            k = (min(a, c), v, max(a, c))
+            if k not in have_angle:
+                have_angle.add(k)
+                angles.append((a, v, c, deg, from_coordinates.ANGLE_ESD))
+    out = []
+    if metal_sites:
+        ions = ", ".join(f"{n} ({len(rows)})" for n, rows in sorted(metal_sites.items()))
+        out.append(f"metal ions {ions}: held at their input distances by {metal_bonds} bonds "
+                   "to the N, O, S atoms that coordinate them")
+    if links:
+        pairs = ", ".join(f"{a}-{b} ({k})" for (a, b), k in sorted(links.items()))
+        out.append(f"bonds between residues without a library dictionary and their "
+                   f"neighbours, restrained at their input lengths: {pairs}")
+    return out
 
 
 def _unique(rows: list, k: int, symmetric: bool = False) -> list:
