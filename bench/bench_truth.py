@@ -10,7 +10,8 @@ are made from it by `mainpy.xtal.simulate` (its docstring gives every choice); e
 is the truth shaken by the given rms with every B = 30. Each refinement runs in a fresh
 process, timed from its start:
   mainpy          `read mono MONOMERS; <refine start.pdb data.mtz out.pdb` (the shipped macro)
-  mainpy X+Y      the same with `set vari REF_XYZ = X; set vari REF_STEPS = Y` before it
+  mainpy X+Y      the same with `set vari REF_B = X; set vari REF_STEPS = Y;
+                  set vari REF_CONVERGE = 0` before it (exactly X + Y steps)
   servalcat       refine_xtal_norefmac --hydrogen no --ncycle 10 (labin FP,SIGFP,FreeR_flag)
 and every model, the truth and the start included, is judged by the same rulers:
 R-work/R-free by rfree.py (gemmi, flat bulk solvent; the truth's R is the floor), the
@@ -152,8 +153,11 @@ def timed(cmd, cwd) -> float:
 
 
 def run_mainpy(start, mtz, out, steps=None) -> float:
+    """The shipped macro; ``steps`` (REF_B, REF_STEPS) also sets REF_CONVERGE 0, so that
+    stage 2 runs all REF_STEPS steps (what running longer does)."""
     pre = "" if steps is None else \
-        f"set vari REF_XYZ = {steps[0]}; set vari REF_STEPS = {steps[1]}; "
+        (f"set vari REF_B = {steps[0]}; set vari REF_STEPS = {steps[1]}; "
+         "set vari REF_CONVERGE = 0; ")
     text = f"read mono {data_root() / 'monomers'}; {pre}<refine {start} {mtz} {out}"
     return timed([sys.executable, "-m", "mainpy", "-q", "--journal", "none", "-c", text],
                  Path(out).parent)
@@ -261,8 +265,9 @@ def main():
     ap.add_argument("--only", choices=sorted(CASES), action="append")
     ap.add_argument("--shake", default="0.3,0.6", help="start rms values (A), comma-separated")
     ap.add_argument("--seed", type=int, default=1, help="seed of the data and the shakes")
-    ap.add_argument("--mainpy-steps", action="append", metavar="XYZ,STEPS",
-                    help="also run mainpy with REF_XYZ, REF_STEPS (repeatable)")
+    ap.add_argument("--mainpy-steps", action="append", metavar="B,STEPS",
+                    help="also run mainpy with REF_B, REF_STEPS and no convergence test, "
+                         "i.e. exactly that many steps (repeatable)")
     ap.add_argument("--no-servalcat", action="store_true")
     ap.add_argument("--json", metavar="FILE", help="write every figure to this file")
     ap.add_argument("--keep", metavar="DIR", help="write the files here and keep them")

@@ -47,10 +47,13 @@ class Lbfgs:
     driver's step limit, a stop request): the caller keeps the best point it saw.
     Another `minimize` call continues with the memory of the last (`reset` drops it)."""
 
-    def __init__(self, memory: int = 20):
+    def __init__(self, memory: int = 20, blocks: np.ndarray | None = None):
         self.memory = memory
         self.s: list[np.ndarray] = []
         self.y: list[np.ndarray] = []
+        #: block of each variable (e.g. 0 coordinates, 1 B-values): each block gets its
+        #: own scale of the initial inverse Hessian, s_b.y_b / y_b.y_b
+        self.blocks = None if blocks is None else np.asarray(blocks)
 
     def reset(self) -> None:
         self.s, self.y = [], []
@@ -65,7 +68,14 @@ class Lbfgs:
             q -= a * y
         if self.s:
             s, y = self.s[-1], self.y[-1]
-            q *= float(s @ y) / float(y @ y)
+            gamma = float(s @ y) / float(y @ y)
+            if self.blocks is None:
+                q *= gamma
+            else:
+                for b in np.unique(self.blocks):
+                    m = self.blocks == b
+                    sy, yy = float(s[m] @ y[m]), float(y[m] @ y[m])
+                    q[m] *= sy / yy if sy > 0 and yy > 0 else gamma
         for (a, rho), s, y in zip(reversed(alpha), self.s, self.y):
             b = rho * float(y @ q)
             q += (a - b) * s

@@ -72,7 +72,7 @@ def _minimize(session, args, all_atoms=False):
         params=_params(args), moving=moving, steps=args.get("step", DEFAULT_STEPS),
         method=method, bodies=bodies, write_step=args.get("write_step"),
         phase_steps=phase_steps, phase_macro=phase_macro, kick=kick,
-        gain=args.get("gain_r_value"),
+        gain=args.get("gain_r_value"), converge=args.get("converge"),
         target_rmsd=adjust.get("bond") if adjust is not None else None,
         fixed_weight=adjust.get("weight") if adjust is not None else None))
 
@@ -99,6 +99,9 @@ _CLAUSES = (
         Clause("decay", (Choice("linear", "square", "exponential", name="law"),),
                help="the decay law as a value (for a macro variable)")),
         repeat=0, help="re-phasing every n steps, its macro, kicks"),
+    Clause("converge", (Real("r"),),
+           help="end at a RE_PHASE when R-work improved by less than r over the last 3 "
+                "re-phasings (STEP is then the most the run may take)"),
     Clause("gain_r-value", (Real("g"),),
            help="stop at a RE_PHASE when R-work improved by less than g (g >= 1: never)"),
     Clause("adjust", sub=(Clause("bond", (Real("r"),),

@@ -208,6 +208,17 @@ class Packer:
                 parts.append(out)
         return np.concatenate(parts) if parts else np.zeros(0)
 
+    def blocks(self) -> np.ndarray:
+        """The kind of each variable: 0 coordinates, 1 B-values, 2 occupancies."""
+        lo, _ = self.bounds()
+        out, k = np.empty(len(lo), np.int64), 0
+        for p in self.params:
+            n = {"xyz": 6 * self.n_body if self.bodies is not None else 3 * self.n,
+                 "b": self.n, "occ": len(getattr(self, "free_groups", []))}[p]
+            out[k:k + n] = {"xyz": 0, "b": 1, "occ": 2}[p]
+            k += n
+        return out
+
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bounds of the vector (-inf/inf where there is none)."""
         out = []
@@ -279,7 +290,7 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
                 # and 0.250 A from the deposited model against 0.278 and 0.236) and no
                 # better near the minimum
                 lo, hi = pk.bounds()
-                res = Lbfgs(memory=20).minimize(fg, x0, lo, hi, max_iter=seg_steps,
+                res = Lbfgs(memory=20, blocks=pk.blocks()).minimize(fg, x0, lo, hi, max_iter=seg_steps,
                                                 gtol=1e-10, ftol=1e-14)
             reason, message = "converged", str(res.message)
         except _Stop as s:
