@@ -11,7 +11,7 @@ is the truth shaken by the given rms with every B = 30. Each refinement runs in 
 process, timed from its start:
   mainpy          `read mono MONOMERS; <refine start.pdb data.mtz out.pdb` (the shipped macro)
   mainpy X+Y      the same with `set vari REF_B = X; set vari REF_STEPS = Y;
-                  set vari REF_CONVERGE = 0` before it (exactly X + Y steps)
+                  set vari REF_CONVERGE = -1` before it (exactly X + Y steps)
   servalcat       refine_xtal_norefmac --hydrogen no --ncycle 10 (labin FP,SIGFP,FreeR_flag)
 and every model, the truth and the start included, is judged by the same rulers:
 R-work/R-free by rfree.py (gemmi, flat bulk solvent; the truth's R is the floor), the
@@ -153,11 +153,12 @@ def timed(cmd, cwd) -> float:
 
 
 def run_mainpy(start, mtz, out, steps=None) -> float:
-    """The shipped macro; ``steps`` (REF_B, REF_STEPS) also sets REF_CONVERGE 0, so that
-    stage 2 runs all REF_STEPS steps (what running longer does)."""
+    """The shipped macro; ``steps`` (REF_B, REF_STEPS) also sets REF_CONVERGE -1, so that
+    stage 2 runs all REF_STEPS steps (what running longer does: CONVERGE 0 would still end
+    it once R-work stops improving)."""
     pre = "" if steps is None else \
         (f"set vari REF_B = {steps[0]}; set vari REF_STEPS = {steps[1]}; "
-         "set vari REF_CONVERGE = 0; ")
+         "set vari REF_CONVERGE = -1; ")
     text = f"read mono {data_root() / 'monomers'}; {pre}<refine {start} {mtz} {out}"
     return timed([sys.executable, "-m", "mainpy", "-q", "--journal", "none", "-c", text],
                  Path(out).parent)

@@ -38,7 +38,8 @@ def default_terms() -> dict:
     """ENER's settings in a new session: every restraint term on with scale 1; the data
     terms off until switched on."""
     out = {t: {"on": True, "scale": 1.0} for t in ("bond", "angle", "torsion", "chiral",
-                                                   "plane", "nonbonded", "adp")}
+                                                   "plane", "nonbonded", "adp",
+                                                   "rigidbond", "sphericity")}
     out["xray"] = {"on": False, "scale": 1.0, "target": "ml"}
     out["dens"] = {"on": False, "scale": 1.0, "map": None}
     out["diff"] = {"on": False, "scale": 1.0, "map": None}
@@ -154,6 +155,8 @@ STATE: tuple[Field, ...] = (
     Field("variables", dict, DICT, "SET VARI: name -> value"),
     Field("keys", dict, KEYS, "KEY: name -> Key (ACTIVE and IMAGE are all atoms until set)"),
     Field("model", lambda: None, MODEL, "the model (mainpy.model.model.Model)"),
+    Field("tls", list, LIST, "TLS groups (mainpy.model.tls.TlsGroup): TLS GROUP, read "
+          "with the model, refined by B-VALUES TLS"),
     Field("saved", dict, DICT_OF_OBJECTS, "SAVE COOR points: name -> arrays"),
     Field("maps", dict, DICT_OF_OBJECTS, "map number -> gemmi.FloatGrid"),
     Field("reflections", lambda: None, OBJECT,

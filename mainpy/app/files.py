@@ -15,7 +15,22 @@ def read_model(session, path: str, fmt: str | None = None, append: bool = False)
         from mainpy.xtal.fmodel import check_compatible
         check_compatible(new.cell, new.spacegroup, session.reflections, path)
     session.set_model(new)
+    if not append:          # appended chains come without their file's TLS groups
+        _read_tls(session, new.structure)
     return session.model
+
+
+def _read_tls(session, st) -> None:
+    """The TLS groups of the file's REMARK 3 / mmCIF records become the session's."""
+    from mainpy.model.tls import groups_from_structure
+    groups = groups_from_structure(st) if st is not None else []
+    bad = [g.name for g in groups if not g.ranges]
+    if bad:
+        session.warn(f"TLS group(s) {', '.join(bad)}: selection not read as residue ranges, "
+                     "dropped (TLS GROUP name SELE ... END defines them again)")
+    session.tls = [g for g in groups if g.ranges]
+    if session.tls:
+        session.echo(f" {len(session.tls)} TLS groups read (SHOW ADP lists them)")
 
 
 def read_data(session, path: str, fobs=None, sigma=None, iobs=None, free=None,
@@ -46,7 +61,9 @@ def refinement_stats(session):
     from mainpy._version import __version__
     from mainpy.model.header import RefinementStats
     atoms = session.atoms
-    stats = RefinementStats(version=__version__, mean_b=float(np.mean(atoms.b)))
+    from mainpy.app.tls import written_groups
+    stats = RefinementStats(version=__version__, mean_b=float(np.mean(atoms.b)),
+                            tls=written_groups(session))
     if session.reflections is not None:
         from mainpy.app.phasing import need_fmodel, new_fmodel
         fm = need_fmodel(session)

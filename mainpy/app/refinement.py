@@ -26,6 +26,11 @@ READJUST_EVERY = 100
 #: CONVERGE r ends a run when R-work improved by less than r over this many re-phasings
 #: (one cycle is noisy: the data weight's re-adjustment moves R-work by ~0.001 either way)
 CONVERGE_CYCLES = 3
+#: B-VALUES ADP models (mainpy.refine.adp_params): each atom as it is (None), all
+#: isotropic, non-water atoms anisotropic, TLS groups + residual B, one B per residue,
+#: one B for the main chain and one for the side chain of each residue, or chosen by
+#: resolution and data-to-parameter ratio (mainpy.app.adp.choose_adp)
+ADP_MODELS = ("iso", "aniso", "tls", "group", "group2", "auto")
 
 
 @dataclass
@@ -54,6 +59,7 @@ class RunSettings:
     converge: float | None = None        # CONVERGE r: R-work gain over CONVERGE_CYCLES
     target_rmsd: float | None = None     # ADJUST BOND r (default 0.02)
     fixed_weight: float | None = None    # ADJUST WEIGHT w: the data weight, kept fixed
+    adp: str | None = None               # B-VALUES model: None (as the atoms are) or ADP_MODELS
 
     def check(self) -> None:
         if self.steps < 0:
@@ -68,6 +74,8 @@ class RunSettings:
             raise MainpyError(f"a data weight must be positive ({self.fixed_weight:g})")
         if self.phase_steps is not None and self.phase_steps < 1:
             raise MainpyError(f"PHASE STEPS needs at least 1 step ({self.phase_steps})")
+        if self.adp is not None and self.adp not in ADP_MODELS:
+            raise MainpyError(f"unknown ADP model {self.adp!r}: one of {', '.join(ADP_MODELS)}")
 
     @property
     def adjusts_weight(self) -> bool:
@@ -151,14 +159,11 @@ class RefinementRun:
         if settings.kick is not None and self.phase_steps is None:
             from mainpy.refine.kick_protocol import ROUND_STEPS
             self.phase_steps = ROUND_STEPS
-        if "b" in settings.params:
-            an = (atoms.aniso != 0).any(axis=1) & self.moving
-            if an.any():
-                raise MainpyError(
-                    f"{int(an.sum())} moving atoms have anisotropic U (ANISOU records) and "
-                    "B-VALUES refines isotropic B: `set temp iso` makes them isotropic "
-                    "(B = 8 pi^2 tr(U) / 3), or refine POSITION alone (U is kept)")
+        self.adp = self._adp_model() if "b" in settings.params else None
         self.objective = build_objective(session)
+        rpart = self.objective.part("restraints")
+        if getattr(self.adp, "kind", None) == "tls" and rpart is not None:
+            rpart.target.iso_rows = self.adp.member_of >= 0   # restrained on B_eq
         target = settings.target_rmsd if settings.target_rmsd is not None \
             else DEFAULT_BOND_RMSD
         self.weight = DataWeight(self.objective, target)
@@ -179,6 +184,15 @@ class RefinementRun:
         self._since_adjust = 0
 
     # ------------------------------------------------------------------ pieces
+    def _adp_model(self):
+        """The B-VALUES model: atoms converted as the model asks (said in one line), and
+        the factory the driver calls (mainpy.refine.adp_params)."""
+        from mainpy.app.adp import adp_factory
+        factory, line = adp_factory(self.session, self.moving, self.s.adp)
+        if line:
+            self.session.echo(line)
+        return factory
+
     def describe(self) -> str:
         s = self.s
         what = f"{len(s.bodies)} rigid bodies" if s.bodies is not None \
@@ -297,7 +311,7 @@ class RefinementRun:
             if s.kick is None:
                 result = minimize(session.atoms, self.objective, s.params, self.moving,
                                   s.steps, s.method, segment=segment, on_step=self._on_step,
-                                  between=self._between, bodies=s.bodies)
+                                  between=self._between, bodies=s.bodies, adp=self.adp)
             else:
                 from mainpy.refine.kick_protocol import kick_protocol
                 k = s.kick
@@ -308,10 +322,11 @@ class RefinementRun:
                                        s.steps, k.amplitude, k.law, k.seed,
                                        round_steps=self.phase_steps, method=s.method,
                                        on_step=self._on_step, between=self._between,
-                                       on_kick=self._on_kick)
+                                       on_kick=self._on_kick, adp=self.adp)
         if self._converged and result.reason == "gain":
             result.reason, result.message = "converged", self._converged
         session.model.atoms = result.atoms
+        self._keep_tls()
         adj = self.weight.readjust(bond_rmsd(session, result.atoms)) \
             if result.steps >= 10 and s.adjusts_weight else None
         if adj is not None:
@@ -357,14 +372,49 @@ class RefinementRun:
         b = float(getattr(fm.scales, "b_iso", 0.0) or 0.0)
         if abs(b) < 0.5:
             return
+        from mainpy.refine.adp_params import EIGHT_PI2, aniso_rows, b_equivalent
         atoms = self.session.atoms
         moving = self.moving
-        new_b = atoms.b.copy()
-        new_b[moving] = np.clip(atoms.b[moving] + b, B_MIN, B_MAX)
-        self.session.model.atoms = atoms.replace(b=new_b)
+        an = aniso_rows(atoms) & moving
+        if b < 0:       # no atom's B, nor any principal B of a U, goes below B_MIN
+            from mainpy.refine.adp_params import smallest_principal_b
+            low = [atoms.b[moving & ~an], smallest_principal_b(atoms.aniso[an])]
+            floor = float(np.concatenate(low).min()) if moving.any() else B_MIN
+            b = max(b, min(0.0, B_MIN - floor))
+            if abs(b) < 0.5:
+                return
+        new_b, u = atoms.b.copy(), atoms.aniso.copy()
+        iso = moving & ~an
+        new_b[iso] = np.clip(atoms.b[iso] + b, B_MIN, B_MAX)   # clipped at B_MAX only
+        u[an, :3] += b / EIGHT_PI2             # the same isotropic B added to U
+        new_b[an] = b_equivalent(u[an])
+        self.session.model.atoms = atoms.replace(b=new_b, aniso=u)
+        self._shift_tls(b / EIGHT_PI2)
         fm.update(self.session.atoms, warm=False)
         self.session.echo(f"  overall B of the scale ({b:+.1f} A^2) moved into the atoms' B",
                           level=2)
+
+
+    def _keep_tls(self) -> None:
+        """The session's TLS groups after the run: the refined tensors of a TLS run; zero
+        tensors for groups whose atoms' ADPs refined without them."""
+        if self.adp is None:
+            return
+        if getattr(self.adp, "kind", None) == "tls":
+            self.session.tls = list(self.adp.groups)
+            return
+        from mainpy.app.tls import reset_tensors
+        k = reset_tensors(self.session, self.moving)
+        if k:
+            self.session.echo(f" {k} TLS group(s) no longer describe their atoms' ADPs: "
+                              "their T, L, S set to zero (B-VALUES TLS refines them)")
+
+    def _shift_tls(self, du: float) -> None:
+        """TLS groups of the run take the isotropic shift in T (their residual B keep)."""
+        if getattr(self.adp, "kind", None) != "tls":
+            return
+        from mainpy.app.tls import shift_t
+        shift_t(self.session, du)
 
 
 def refine(session, settings: RunSettings) -> RunReport:

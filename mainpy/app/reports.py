@@ -111,3 +111,25 @@ def geometry(session) -> tuple[list[str], dict]:
                "(coarse regions after Lovell et al. 2003)")
     inv = len(validation.chirality_inverted(atoms.xyz, session.restraints))
     return out, {"summary": summ, "rama": rama, "inverted": inv}
+
+
+def adp_lines(session, sub=None) -> list[str]:
+    """SHOW ADP: mean B, the anisotropic atoms and their anisotropy (smallest over largest
+    eigenvalue of U), and each TLS group's translation and libration amplitudes."""
+    from mainpy.app.adp import adp_summary
+    atoms = session.need_model().atoms
+    sele = sub.get("sele") if hasattr(sub, "get") else None
+    mask = session.select(sele) if sele is not None else None
+    s = adp_summary(atoms, mask)
+    lines = [f" {s['atoms']} atoms, mean B {s['mean B']:.2f} A^2 (B_eq of anisotropic atoms)",
+             f" {s['anisotropic']} anisotropic, {s['atoms'] - s['anisotropic']} isotropic"]
+    if s["anisotropic"]:
+        lines.append(f" anisotropy (smallest / largest eigenvalue of U): mean "
+                     f"{s['anisotropy mean']:.3f}, minimum {s['anisotropy min']:.3f}"
+                     + (f"; {s['non-positive']} NOT positive definite"
+                        if s["non-positive"] else "; every U positive definite"))
+    tls = getattr(session, "tls", None) or []
+    if tls:
+        from mainpy.app.tls import tls_lines
+        lines += tls_lines(session)
+    return lines

@@ -12,12 +12,16 @@ from mainpy.lang.registry import ON_OFF, Choice, Clause, Int, Real, command
 #: ENER words -> restraint terms of mainpy.restraints.energy
 RESTRAINT_TERMS = {"bond": ("bond",), "angle": ("angle",), "dihe": ("torsion",),
                    "impr": ("chiral", "plane"), "chir": ("chiral",), "plan": ("plane",),
-                   "vdw": ("nonbonded",), "b_val": ("adp",)}   # keys: clause keys
+                   "vdw": ("nonbonded",), "b_val": ("adp",), "rigid_bond": ("rigidbond",),
+                   "spher": ("sphericity",)}   # keys: clause keys
 
 _HELP = {
     "bond": "bond lengths", "angle": "bond angles", "dihe": "torsion angles",
     "impr": "impropers (chiral volumes and planes)", "chir": "chiral volumes",
-    "plan": "planes", "vdw": "non-bonded repulsion", "b-val": "B-value similarity of bonded atoms",
+    "plan": "planes", "vdw": "non-bonded repulsion",
+    "b-val": "ADP similarity of atoms 1-2 and 1-3 apart (B, or U of anisotropic atoms)",
+    "rigid-bond": "rigid bond: equal displacement of bonded anisotropic atoms along the bond",
+    "spher": "sphericity of anisotropic atoms (weak), and U kept positive definite",
 }
 
 

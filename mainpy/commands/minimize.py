@@ -9,7 +9,7 @@ the bond rmsd approaches r at every RE_PHASE (PHASE STEPS n), or every 100 steps
 there is no re-phasing. The run itself is `mainpy.app.refinement.RefinementRun`.
 """
 
-from mainpy.app.refinement import DEFAULT_STEPS
+from mainpy.app.refinement import ADP_MODELS, DEFAULT_STEPS
 from mainpy.errors import MainpyError
 from mainpy.lang.registry import Choice, Clause, File, Int, Real, Sele, command
 
@@ -72,6 +72,7 @@ def _minimize(session, args, all_atoms=False):
         params=_params(args), moving=moving, steps=args.get("step", DEFAULT_STEPS),
         method=method, bodies=bodies, write_step=args.get("write_step"),
         phase_steps=phase_steps, phase_macro=phase_macro, kick=kick,
+        adp=args.get("b_values") if isinstance(args.get("b_values"), str) else None,
         gain=args.get("gain_r_value"), converge=args.get("converge"),
         target_rmsd=adjust.get("bond") if adjust is not None else None,
         fixed_weight=adjust.get("weight") if adjust is not None else None))
@@ -82,7 +83,11 @@ _CLAUSES = (
     Clause("step", (Int("n"),), help=f"number of minimizer steps (default {DEFAULT_STEPS})"),
     Clause("write_step", (Int("n"),), help="print progress every n steps"),
     Clause("position", help="refine coordinates (default)"),
-    Clause("b-values", help="refine isotropic B-values"),
+    Clause("b-values", (Choice(*ADP_MODELS, name="adp", optional=True),),
+           help="refine ADPs: each atom's B or U as it is (default); ISO makes them all "
+                "isotropic, ANISO makes non-water atoms anisotropic; TLS groups (TLS "
+                "GROUP) + residual B; GROUP one B per residue, GROUP2 main + side chain; "
+                "AUTO chooses by resolution and reflections per parameter"),
     Clause("occu", help="refine occupancies"),
     Clause("by", (Choice("conj", "lbfgs", "body"),),
            help="conjugate gradients, L-BFGS (default) or rigid body"),

@@ -35,11 +35,13 @@ def _set_column(column, label):
         import numpy as np
         atoms = session.atoms
         mask = _mask(session, args)
-        if "iso" in args:
-            if "value" in args:
-                raise MainpyError("SET TEMP ISO takes no value: B comes from each atom's U")
-            _make_isotropic(session, atoms, mask)
-            return
+        for form in ("iso", "aniso"):
+            if form in args:
+                if "value" in args:
+                    raise MainpyError(f"SET TEMP {form.upper()} takes no value: it changes "
+                                      "the form of each atom's ADP, not its size")
+                _make_form(session, atoms, mask, form)
+                return
         if "kick" in args:
             from mainpy.model.perturb import kick_values
             new = kick_values(atoms.b, mask, args["kick"], args.get("seed"),
@@ -57,23 +59,30 @@ def _set_column(column, label):
             raise MainpyError(f"a B-value cannot be negative ({v:g})")
         new = getattr(atoms, column).copy()
         new[mask] = v
-        session.model.atoms = atoms.replace(**{column: new})
-        session.echo(f" {label} of {int(mask.sum())} atoms set to {v:g}")
+        arrays = {column: new}
+        an = (atoms.aniso != 0).any(axis=1) & mask if column == "b" else None
+        if an is not None and an.any():       # a B-value is isotropic
+            arrays["aniso"] = atoms.aniso.copy()
+            arrays["aniso"][an] = 0.0
+        session.model.atoms = atoms.replace(**arrays)
+        session.echo(f" {label} of {int(mask.sum())} atoms set to {v:g}"
+                     + (f" ({int(an.sum())} anisotropic atoms now isotropic)"
+                        if an is not None and an.any() else ""))
         del np
     return action
 
 
-def _make_isotropic(session, atoms, mask):
-    """SET TEMP ISO: anisotropic atoms become isotropic, B = 8 pi^2 tr(U) / 3."""
-    import numpy as np
-    aniso = mask & (atoms.aniso != 0).any(axis=1)
-    b = atoms.b.copy()
-    u = atoms.aniso.copy()
-    b[aniso] = 8 * np.pi ** 2 * u[aniso, :3].sum(axis=1) / 3
-    u[aniso] = 0.0
-    session.model.atoms = atoms.replace(b=b, aniso=u)
-    session.echo(f" {int(aniso.sum())} anisotropic atoms made isotropic "
-                 "(B = 8 pi^2 tr(U) / 3)")
+def _make_form(session, atoms, mask, form):
+    """SET TEMP ISO: anisotropic atoms become isotropic, B = 8 pi^2 tr(U) / 3;
+    SET TEMP ANISO: isotropic atoms become anisotropic, U = B / (8 pi^2) I."""
+    from mainpy.refine.adp_params import make_anisotropic, make_isotropic
+    if form == "iso":
+        session.model.atoms, k = make_isotropic(atoms, mask)
+        session.echo(f" {k} anisotropic atoms made isotropic (B = 8 pi^2 tr(U) / 3)")
+    else:
+        session.model.atoms, k = make_anisotropic(atoms, mask)
+        session.echo(f" {k} isotropic atoms made anisotropic (U = B / (8 pi^2) I); "
+                     "refine them with REFINE ... B-VALUES")
 
 
 command("set", "coor", help="kick coordinates: random shifts of up to r A",
@@ -89,14 +98,17 @@ for _col, _word, _label in (("b", "temp", "B-value"), ("occ", "occu", "occupancy
         _clauses = (Clause("kick", (Real("r"),), help="kick B-values by up to +/-r"), _SEED,
                     *_KINDS,
                     Clause("iso", help="make anisotropic atoms isotropic: B = 8 pi^2 tr(U)/3"),
+                    Clause("aniso", help="make isotropic atoms anisotropic: U = B/(8 pi^2) I"),
                     Sele())
-        _help += ", kick them, or make anisotropic atoms isotropic (ISO)"
+        _help += (", kick them, or change their form: isotropic (ISO) or anisotropic "
+                  "(ANISO); a value makes anisotropic atoms isotropic")
     command("set", _word, help=_help, clauses=_clauses,
-            exclusive=(DISTRIBUTIONS, ("iso", "kick")),
+            exclusive=(DISTRIBUTIONS, ("iso", "aniso", "kick")),
             trail=(Real("value", optional=True, help="the new value"),),
             action=_set_column(_col, _label),
             examples=(f"set {_word} sele all end = 1.0",) + (
-                ("set temp iso",) if _word == "temp" else ()))
+                ("set temp iso", "set temp aniso sele .not resi name HOH end")
+                if _word == "temp" else ()))
 
 
 def _set_vari(session, args):

@@ -101,6 +101,10 @@ def _show(session, args):
             from mainpy.app.reports import energy_lines
             for line in energy_lines(session):
                 session.result(line)
+        elif name == "adp":
+            from mainpy.app.reports import adp_lines
+            for line in adp_lines(session, args["adp"]):
+                session.result(line)
         elif name == "geometry":
             from mainpy.app.reports import geometry
             lines, figures = geometry(session)
@@ -119,6 +123,9 @@ command("show", help="print keys, variables, the crystal, a selection, energies,
                  Clause("maps", help="the maps in memory"),
                  Clause("ener", help="each energy term and its restraint count"),
                  Clause("geometry", help="rmsd bonds/angles, Ramachandran"),
+                 Clause("adp", sub=(Sele(help="the atoms to describe (all by default)"),),
+                        help="the ADP model: mean B, anisotropic atoms and their "
+                             "anisotropy, TLS groups and their amplitudes"),
                  Clause("r-value", (), sub=(Clause("vari", (Name("name"),),
                                                    help="also store R-free in a variable"),),
                         help="R-work, R-free overall and per shell"),

@@ -336,7 +336,7 @@ class _Resolver:
                 raise LangError(f"ambiguous {tok.text!r}", tok.where,
                                 [c.upper() for c in e.candidates]) from None
             if m is None:
-                if not arg.optional and tok.kind == "WORD" and VAR_NAME.match(tok.text) \
+                if tok.kind == "WORD" and VAR_NAME.match(tok.text) \
                         and tok.text.upper() == tok.text and any(c.isalpha() for c in tok.text):
                     self.next()      # an upper-case name: a variable holding the choice
                     return Val(CHOICE, tok.text, tok, arg.choices)
@@ -375,6 +375,11 @@ class _Resolver:
                 return names[m], depth
         return None
 
+    def choice_variable(self, tok: Token, stack) -> bool:
+        """An optional choice given as a variable: an upper-case name, not a keyword."""
+        return (VAR_NAME.match(tok.text) is not None and tok.text.upper() == tok.text
+                and any(c.isalpha() for c in tok.text) and not self.is_keyword(tok, stack))
+
     def is_keyword(self, tok: Token, stack) -> bool:
         try:
             return self.find_clause(tok, stack) is not None
@@ -394,7 +399,8 @@ class _Resolver:
                     continue
                 if arg.kind == CHOICE:
                     try:
-                        if tok.kind != "WORD" or match(tok.text, arg.choices) is None:
+                        if tok.kind != "WORD" or (match(tok.text, arg.choices) is None
+                                                  and not self.choice_variable(tok, stack)):
                             continue
                     except Ambiguous:
                         pass

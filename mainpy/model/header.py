@@ -11,7 +11,7 @@ cctbx's iotbx read them back); mmCIF files get the same through gemmi's metadata
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gemmi
 
@@ -33,6 +33,7 @@ class RefinementStats:
     rmsd_angle: float | None = None
     n_angle: int | None = None
     mean_b: float | None = None
+    tls: list = field(default_factory=list)    # TLS groups (mainpy.model.tls.TlsGroup)
 
     @property
     def has_data(self) -> bool:
@@ -126,3 +127,6 @@ def set_refinement_header(st: gemmi.Structure, s: RefinementStats) -> None:
     kept = [r for r in st.raw_remarks if r[:10] not in ("REMARK   2", "REMARK   3")]
     first = [r for r in kept if r[:10] == "REMARK   1"]      # REMARK 1 comes before 2
     st.raw_remarks = first + remark_lines(s) + kept[len(first):]
+    if s.tls:
+        from mainpy.model.tls import groups_to_structure
+        groups_to_structure(st, s.tls)

@@ -16,13 +16,7 @@ import numpy as np
 
 from mainpy.lbfgs import Lbfgs
 
-#: bounds of the refined quantities
-B_MIN, B_MAX = 1.0, 500.0
-#: B is refined as B / B_SCALE: L-BFGS starts from one step length for every variable,
-#: and with B in these units a step moves B as far as the data and ADP restraints want
-#: while xyz moves by hundredths of an A. Measured on 1d7m (20 + 40 steps): R-free 0.2818
-#: with 3, 0.2772 with 10 (B hardly moved), 0.2697 with 30, 0.2698 with 100.
-B_SCALE = 30.0
+from mainpy.refine.adp_params import B_MAX, B_MIN, B_SCALE, AtomAdp  # noqa: F401
 
 
 @dataclass
@@ -39,6 +33,7 @@ class RunResult:
     reason: str                # "steps" | "converged" | "stopped" | "nan" | "gain"
     history: list = field(default_factory=list)   # (step, total, values) per step
     message: str = ""
+    adp_state: object = None   # what the ADP model refined beyond the atoms (TLS groups)
 
 
 class _Stop(Exception):
@@ -98,14 +93,16 @@ class Packer:
     """Parameters of the moving atoms <-> one flat vector (with bounds).
 
     xyz: 3 per atom, or 6 per rigid body (rotation vector about the body's centre,
-    translation) with `bodies`; b: 1 per atom (as B / B_SCALE); occ: 1 per occupancy
+    translation) with `bodies`; b: the ADP model's variables (`adp(atoms, rows)`, one of
+    mainpy.refine.adp_params: by default each atom's B or U); occ: 1 per occupancy
     group, the second conformer of a two-conformer residue following the first.
     """
 
-    def __init__(self, atoms, params, moving, bodies=None):
+    def __init__(self, atoms, params, moving, bodies=None, adp=None):
         self.params = tuple(p for p in ("xyz", "b", "occ") if p in params)  # xyz first
         self.idx = np.flatnonzero(moving)
         self.n = len(self.idx)
+        self.adp = (adp or AtomAdp)(atoms, self.idx) if "b" in self.params else None
         self.ref_xyz = atoms.xyz.copy()
         self.bodies = None
         if bodies is not None:
@@ -121,6 +118,29 @@ class Packer:
             self.totals = {a: tot for a, b, tot in pairs}
 
     @property
+    def target_params(self) -> tuple:
+        """What the targets are asked for: the parameters, with "aniso" when anisotropic
+        atoms move."""
+        extra = tuple(p for p in self.adp.target_params if p not in self.params) \
+            if self.adp is not None else ()
+        return self.params + extra
+
+    def adp_state(self, x):
+        """The ADP model's own result at the vector x (TLS tensors), or None."""
+        if self.adp is None or not hasattr(self.adp, "state"):
+            return None
+        k = 0
+        for p in self.params:
+            if p == "b":
+                return self.adp.state(x[k:k + self.adp.n])
+            k += {"xyz": 6 * self.n_body if self.bodies is not None else 3 * self.n}.get(p, 0)
+        return None
+
+    def settle(self, atoms):
+        """The atoms made valid between segments (U positive definite)."""
+        return self.adp.settle(atoms) if self.adp is not None else atoms
+
+    @property
     def n_body(self):
         return len(self.bodies) if self.bodies is not None else 0
 
@@ -133,7 +153,7 @@ class Packer:
                 else:
                     parts.append(atoms.xyz[self.idx].ravel())
             elif p == "b":
-                parts.append(atoms.b[self.idx] / B_SCALE)
+                parts.append(self.adp.pack(atoms))
             elif p == "occ":
                 parts.append(np.array([atoms.occ[self.groups[g][0]] for g in self.free_groups]))
         return np.concatenate(parts) if parts else np.zeros(0)
@@ -156,10 +176,9 @@ class Packer:
                     k += 3 * self.n
                 arrays["xyz"] = xyz
             elif p == "b":
-                b = atoms.b.copy()
-                b[self.idx] = x[k:k + self.n] * B_SCALE
-                arrays["b"] = b
-                k += self.n
+                atoms_now = atoms.replace(xyz=arrays["xyz"]) if "xyz" in arrays else atoms
+                arrays.update(self.adp.unpack(x[k:k + self.adp.n], atoms_now))
+                k += self.adp.n
             elif p == "occ":
                 occ = atoms.occ.copy()
                 for j, g in enumerate(self.free_groups):
@@ -176,6 +195,10 @@ class Packer:
         for p in self.params:
             if p == "xyz":
                 g = grad["xyz"]
+                extra = self.adp.xyz_gradient(grad) \
+                    if self.adp is not None and hasattr(self.adp, "xyz_gradient") else None
+                if extra is not None:       # U depends on the coordinates (TLS)
+                    g = g + extra
                 if self.bodies is not None:
                     out = np.zeros(6 * self.n_body)
                     k0 = 0
@@ -196,7 +219,7 @@ class Packer:
                 else:
                     parts.append(g[self.idx].ravel())
             elif p == "b":
-                parts.append(grad["b"][self.idx] * B_SCALE)
+                parts.append(self.adp.gradient(grad))
             elif p == "occ":
                 go = grad["occ"]
                 out = np.zeros(len(self.free_groups))
@@ -214,7 +237,8 @@ class Packer:
         out, k = np.empty(len(lo), np.int64), 0
         for p in self.params:
             n = {"xyz": 6 * self.n_body if self.bodies is not None else 3 * self.n,
-                 "b": self.n, "occ": len(getattr(self, "free_groups", []))}[p]
+                 "b": self.adp.n if self.adp is not None else 0,
+                 "occ": len(getattr(self, "free_groups", []))}[p]
             out[k:k + n] = {"xyz": 0, "b": 1, "occ": 2}[p]
             k += n
         return out
@@ -227,7 +251,8 @@ class Packer:
                 out += [(None, None)] * (6 * self.n_body if self.bodies is not None
                                          else 3 * self.n)
             elif p == "b":
-                out += [(B_MIN / B_SCALE, B_MAX / B_SCALE)] * self.n
+                lo, hi = self.adp.bounds()
+                out += list(zip(lo, hi))
             elif p == "occ":
                 out += [(0.0, self.totals.get(g, 1.0)) for g in self.free_groups]
         lo = np.array([-np.inf if a is None else a for a, _ in out], float)
@@ -237,12 +262,14 @@ class Packer:
 
 def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
              method: str = "lbfgs", segment: int | None = None, on_step=None,
-             between=None, bodies=None) -> RunResult:
+             between=None, bodies=None, adp=None) -> RunResult:
     """Minimize the objective over `params` of the `moving` atoms for `steps` steps.
 
     on_step(Progress) -> True stops after this step; between(atoms) runs between
     segments (and may change the objective). `bodies` (lists of atom rows) makes the
-    coordinates move as rigid bodies. Returns the final atoms and why it ended.
+    coordinates move as rigid bodies; `adp(atoms, rows)` makes the ADP model of B-VALUES
+    (mainpy.refine.adp_params; each atom's B or U by default). Returns the final atoms
+    and why it ended.
     """
     n = len(atoms)
     moving = np.ones(n, bool) if moving is None else np.asarray(moving, bool)
@@ -257,19 +284,20 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
         seg_steps = min(segment, steps - step)
         best = {"f": np.inf, "atoms": current}
         base = current
-        pk = Packer(current, params, moving, bodies)
+        pk = Packer(current, params, moving, bodies, adp)
+        tparams = pk.target_params
         count = {"n": 0}
 
         def fg(x):
             trial = pk.unpack(x, base)
-            ev = objective.evaluate(trial, params)
+            ev = objective.evaluate(trial, tparams)
             count["n"] += 1
             g = pk.gradient(ev.grad, x)
             if not (np.isfinite(ev.total) and np.isfinite(g).all()):
                 raise _Stop("nan", f"the objective is not a number at step "
                                    f"{step + count['n']}: stopped, model of the last good step kept")
             if ev.total < best["f"]:
-                best["f"], best["atoms"] = ev.total, trial
+                best["f"], best["atoms"], best["x"] = ev.total, trial, x.copy()
             result.history.append((step + count["n"], ev.total, dict(ev.values)))
             if on_step is not None and on_step(Progress(step + count["n"], ev, trial)):
                 raise _Stop("stopped", f"stopped at step {step + count['n']}")
@@ -295,7 +323,9 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
             reason, message = "converged", str(res.message)
         except _Stop as s:
             reason, message = s.reason, s.message
-        current = best["atoms"]
+        current = pk.settle(best["atoms"])
+        if "x" in best:
+            result.adp_state = pk.adp_state(best["x"]) or result.adp_state
         step += count["n"]
         if reason in ("stopped", "nan"):
             result.reason, result.message = reason, message

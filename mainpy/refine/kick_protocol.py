@@ -75,7 +75,7 @@ def kick_atoms(atoms, moving: np.ndarray, r: float, seed=None, b_values: bool = 
 def kick_protocol(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
                   amplitude: float = 0.5, law: str = "linear", seed=None,
                   round_steps: int = ROUND_STEPS, method: str = "lbfgs", on_step=None,
-                  between=None, on_kick=None, b_per_a: float = B_PER_A):
+                  between=None, on_kick=None, b_per_a: float = B_PER_A, adp=None):
     """Kick, minimize ``round_steps`` steps, repeat with falling amplitude, ``steps`` in all.
 
     ``between(atoms)`` runs after every round but the last (re-phasing, the phase macro,
@@ -107,8 +107,9 @@ def kick_protocol(atoms, objective, params=("xyz",), moving=None, steps: int = 1
 
         n_k = min(round_steps, steps - done)
         res = minimize(current, objective, params, moving, n_k, method, segment=n_k,
-                       on_step=shifted if on_step is not None else None)
+                       on_step=shifted if on_step is not None else None, adp=adp)
         current = res.atoms
+        result.adp_state = res.adp_state or result.adp_state
         done += max(res.steps, 0)
         result.history.extend((offset + s, t, v) for s, t, v in res.history)
         if res.reason in ("stopped", "nan"):

@@ -14,16 +14,35 @@ class RestraintTarget(Target):
 
     name = "restraints"
 
-    def __init__(self, energy):
+    def __init__(self, energy, iso_rows=None):
         self.energy = energy
+        #: atoms restrained as isotropic atoms of B = B_eq although they carry U (TLS
+        #: groups: their U is the TLS model's, smooth by construction; the rigid-bond and
+        #: sphericity terms of free anisotropic atoms would fight the residual B)
+        self.iso_rows = iso_rows
 
     def evaluate(self, atoms, params=("xyz",)) -> Result:
-        res = self.energy.evaluate(atoms.xyz, atoms.b if "b" in params else None)
+        adp = "b" in params or "aniso" in params
+        aniso = atoms.aniso
+        iso = self.iso_rows if adp and self.iso_rows is not None else None
+        if iso is not None:
+            aniso = aniso.copy()
+            aniso[iso] = 0.0
+        res = self.energy.evaluate(atoms.xyz, atoms.b if adp else None,
+                                   aniso=aniso if adp else None)
         grad = zero_grad(atoms, params)
         if "xyz" in params:
             grad["xyz"] = res.grad
-        if "b" in params and res.grad_b is not None:
-            grad["b"] = res.grad_b
+        grad_b, grad_u = res.grad_b, res.grad_aniso
+        if iso is not None and grad_b is not None:     # B_eq = 8 pi^2 tr(U) / 3
+            grad_u = np.zeros_like(atoms.aniso) if grad_u is None else grad_u.copy()
+            grad_u[iso, :3] += grad_b[iso, None] * (8.0 * np.pi ** 2 / 3.0)
+            grad_b = grad_b.copy()
+            grad_b[iso] = 0.0
+        if "b" in params and grad_b is not None:
+            grad["b"] = grad_b
+        if "aniso" in params and grad_u is not None:
+            grad["aniso"] = grad_u
         return Result(res.total, grad, {"terms": res.terms})
 
 

@@ -2,8 +2,10 @@
 
     E = sum_t scale_t * E_t,   E_t = sum_k (delta_k / esd_k)^2
 
-Terms: bond, angle, torsion, chiral, plane, nonbonded (repulsion with symmetry contacts)
-and adp (B-value similarity of atoms 1-2 and 1-3 apart). The commands
+Terms: bond, angle, torsion, chiral, plane, nonbonded (repulsion with symmetry contacts),
+adp (similarity of the ADPs of atoms 1-2 and 1-3 apart: B, or U of anisotropic atoms),
+and for anisotropic atoms rigidbond (Hirshfeld) and sphericity (a weak pull towards
+isotropy, with a floor that keeps U positive definite). The commands
 ``ener TERM on|off``, ``ener TERM scal r`` and ``show ener`` drive `set_term` and `report`.
 """
 
@@ -15,9 +17,16 @@ import numpy as np
 
 from mainpy.errors import InputError
 
-TERMS = ("bond", "angle", "torsion", "chiral", "plane", "nonbonded", "adp")
-#: esd of B differences (A^2) for atoms 1-2 and 1-3 apart (servalcat's defaults)
+TERMS = ("bond", "angle", "torsion", "chiral", "plane", "nonbonded", "adp", "rigidbond",
+         "sphericity")
+#: the terms that act on anisotropic atoms only
+ANISO_TERMS = ("rigidbond", "sphericity")
+#: esd of B differences (A^2) for atoms 1-2 and 1-3 apart (servalcat's defaults). For a
+#: pair with an anisotropic atom the same weight acts on U (the squared Frobenius norm of
+#: U_i - U_j, which is 3 (U_i - U_j)^2 for isotropic U): an esd of 5 A^2 in B is 0.11 A^2
+#: per element of U, so isotropic and anisotropic atoms are held alike
 ADP_ESD = (5.0, 7.5)
+EIGHT_PI2 = 8.0 * np.pi ** 2
 #: models smaller than this are evaluated serially (see parallel_chunks): 880 atoms
 #: (1aba) 0.138 ms serial, 0.126 ms on 2 threads; 1715 (1d7m) 0.273 and 0.204 ms
 PARALLEL_MIN_ATOMS = 1500
@@ -49,6 +58,7 @@ class EnergyResult:
     grad_b: np.ndarray | None             # (n,) dE/dB, when B values were given
     terms: dict = field(default_factory=dict)
     counts: dict = field(default_factory=dict)
+    grad_aniso: np.ndarray | None = None  # (n, 6) dE/dU, when anisotropic U were given
 
 
 class Energy:
@@ -72,6 +82,7 @@ class Energy:
         self.plane_dev = np.zeros(len(r.plane_atoms))
         self.nonbonded = NonbondedList(r, atoms, cell, spacegroup, skin=skin)
         self.adp_pairs, self.w_adp = adp_pairs(r, adp_esd)
+        self._aniso_split = None    # (aniso mask, pair subsets) of the last anisotropic call
         self._buffers = {}    # zeroed per-chunk gradient arrays by shape (_take_buffer)
 
     @classmethod
@@ -112,11 +123,15 @@ class Energy:
         c = self.r.counts()
         c["nonbonded"] = len(self.nonbonded.pairs)
         c["adp"] = len(self.adp_pairs)
+        split = self._aniso_split
+        c["rigidbond"] = len(split[1]["rigid"]) if split is not None else 0
+        c["sphericity"] = int(split[0].sum()) if split is not None else 0
         return c
 
     def evaluate(self, xyz: np.ndarray, b: np.ndarray | None = None,
-                 terms=None) -> EnergyResult:
-        """Energy and gradients at coordinates `xyz` (and B values `b` for the adp term).
+                 terms=None, aniso: np.ndarray | None = None) -> EnergyResult:
+        """Energy and gradients at coordinates `xyz` (and B values `b` for the adp term;
+        U rows `aniso` (n, 6) for the ADP terms of anisotropic atoms, with `b`).
 
         `terms` limits the evaluation to some term names (still subject to on/off).
         On a model of PARALLEL_MIN_ATOMS atoms or more every term runs on all numba
@@ -184,6 +199,12 @@ class Energy:
             g = k.sum_chunks(gbuf, True)     # and zero gbuf for the next evaluation
             self._give_buffer(gbuf)
         gb = np.zeros(len(xyz)) if b is not None else None
+        gu = None
+        if b is not None and aniso is not None and (np.asarray(aniso) != 0).any():
+            gu = self._aniso_terms(xyz, b, np.asarray(aniso, float), want, out, g, gb)
+            b_pairs, b_w = self._aniso_split[1]["iso"]
+        else:
+            b_pairs, b_w = self.adp_pairs, self.w_adp
         st = self.state["adp"]
         if b is not None and "adp" in want and st.on and st.scale != 0.0:
             b = np.ascontiguousarray(b, float)
@@ -191,16 +212,65 @@ class Energy:
             if nch > 1 and (self._serial_ns(["adp"])
                             >= CHUNK_MIN_NS_PER_ATOM / 3 * len(xyz) + CHUNK_MIN_NS):
                 bbuf = self._take_buffer((nch, len(xyz)))
-                out["adp"] = st.scale * k.adp_energy_chunked(b, self.adp_pairs, self.w_adp,
-                                                             bbuf, st.scale)
+                out["adp"] = out.get("adp", 0.0) + st.scale * k.adp_energy_chunked(
+                    b, b_pairs, b_w, bbuf, st.scale)
                 gb = k.sum_chunks(bbuf, True)
                 self._give_buffer(bbuf)
             else:
                 gbt = np.zeros(len(xyz))
-                out["adp"] = st.scale * k.adp_energy(b, self.adp_pairs, self.w_adp, gbt)
+                out["adp"] = out.get("adp", 0.0) + st.scale * k.adp_energy(b, b_pairs, b_w, gbt)
                 gb += st.scale * gbt
         return EnergyResult(total=float(sum(out.values())), grad=g, grad_b=gb,
-                            terms=out, counts=self.counts())
+                            terms=out, counts=self.counts(), grad_aniso=gu)
+
+    def _aniso_split_for(self, mask: np.ndarray) -> dict:
+        """The ADP pairs split by the anisotropic atoms: "iso" (both isotropic: the B
+        kernel), "mixed" (at least one anisotropic: U similarity, its weight in U units),
+        "rigid" (bonded, both anisotropic); kept while the anisotropic atoms stay the same."""
+        if self._aniso_split is not None and np.array_equal(self._aniso_split[0], mask):
+            return self._aniso_split[1]
+        p, w = self.adp_pairs, self.w_adp
+        either = mask[p[:, 0]] | mask[p[:, 1]]
+        r = self.r
+        bonds = np.sort(r.bond_idx[r.bond_sym < 0], axis=1)
+        both = mask[bonds[:, 0]] & mask[bonds[:, 1]] if len(bonds) else np.zeros(0, bool)
+        split = {"iso": (np.ascontiguousarray(p[~either]), w[~either]),
+                 "mixed": (p[either], w[either] * EIGHT_PI2 ** 2 / 3.0),
+                 "rigid": np.ascontiguousarray(bonds[both], dtype=np.int64)}
+        self._aniso_split = (mask.copy(), split)
+        return split
+
+    def _aniso_terms(self, xyz, b, aniso, want, out, g, gb) -> np.ndarray:
+        """The ADP terms of anisotropic atoms (mainpy.restraints.adp_aniso): U similarity
+        of pairs with an anisotropic atom (into "adp"), rigid bond, sphericity and the
+        positive-definite floor; adds the xyz and B gradients, returns dE/dU."""
+        from mainpy.restraints import adp_aniso as aa
+        mask = (aniso != 0).any(axis=1)
+        split = self._aniso_split_for(mask)
+        gu = np.zeros((len(xyz), 6))
+        st = self.state["adp"]
+        if "adp" in want and st.on and st.scale != 0.0 and len(split["mixed"][0]):
+            e, du, db = aa.similarity(aniso, b, mask, *split["mixed"])
+            out["adp"] = st.scale * e
+            gu += st.scale * du
+            gb += st.scale * db
+        st = self.state["rigidbond"]
+        if "rigidbond" in want and st.on and st.scale != 0.0 and len(split["rigid"]):
+            e, dx, du = aa.rigid_bond(xyz, aniso, split["rigid"],
+                                      1.0 / aa.RIGID_BOND_ESD ** 2, mask)
+            out["rigidbond"] = st.scale * e
+            g += st.scale * dx
+            gu += st.scale * du
+        st = self.state["sphericity"]
+        if "sphericity" in want and st.on and st.scale != 0.0:
+            e, du = aa.isotropy(aniso, mask, 1.0 / aa.ISOTROPY_ESD ** 2)
+            out["sphericity"] = st.scale * e
+            gu += st.scale * du
+        e, du = aa.eigenvalue_floor(aniso, mask)      # always: U stays positive definite
+        if e:
+            out["sphericity"] = out.get("sphericity", 0.0) + e
+            gu += du
+        return gu
 
     def _serial_ns(self, names) -> float:
         """Estimated serial time (ns) of some terms, from their restraint counts."""
