@@ -38,8 +38,10 @@ def read_data(session, path: str, fobs=None, sigma=None, iobs=None, free=None,
     """Read reflections (MTZ or mmCIF) and make them the session's data; they must fit
     the model already read. ``reso`` (lo, hi) sets the REFL RESO limits."""
     from mainpy.xtal.reflections import read_reflections
+    m = session.model
     refl = read_reflections(path, fobs=fobs, sigma=sigma, iobs=iobs, free=free,
-                            free_value=free_value)
+                            free_value=free_value,
+                            crystal=(m.cell, m.spacegroup) if m is not None else None)
     if session.model is not None:
         from mainpy.xtal.fmodel import check_compatible
         m = session.model
@@ -50,6 +52,24 @@ def read_data(session, path: str, fobs=None, sigma=None, iobs=None, free=None,
     session.fmodel = None
     session.map_coefficients = None
     return refl
+
+
+def make_free_set(session, fraction: float, seed: int):
+    """REFL FREE GENERATE: a test set for data that have none (refused where they have
+    one: a set the model was refined against keeps nothing aside any more)."""
+    from mainpy.errors import MainpyError
+    from mainpy.xtal.reflections import generate_free
+    refl = session.reflections
+    if refl is None:
+        raise MainpyError("no reflections: read refl file ... first")
+    if refl.test.any():
+        raise MainpyError(f"the data have a test set ({int(refl.test.sum())} reflections, "
+                          f"{refl.labels.get('free', 'free flags')}): a new one would not be "
+                          "free of the model; read the data without it to make one")
+    session.reflections = generate_free(refl, fraction, seed)
+    session.fmodel = None
+    session.map_coefficients = None
+    return session.reflections
 
 
 def refinement_stats(session):

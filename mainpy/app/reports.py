@@ -57,6 +57,7 @@ def data_lines(session) -> list[str]:
             f" resolution {st['d_max']:.2f} - {st['d_min']:.2f} A; work {st['work']}, "
             f"free {st['free']} ({100 * st['free_fraction']:.1f}%)",
             f" {refl.free_note}" if refl.free_note else " free flags: as given",
+            *([f" {refl.crystal_note}"] if getattr(refl, "crystal_note", "") else []),
             f" shells {x['shel']}, bulk solvent {'on' if x['solv_flat'] else 'off'}, "
             f"anisotropic scale {'on' if x['aniso'] else 'off'}, weights {x['weights']}"]
 

@@ -36,6 +36,11 @@ def _refl(session, args):
             x["weights"] = v
         elif name == "kick":
             _kicked_phase(session, v)
+        elif name == "free":
+            from mainpy.app.files import make_free_set
+            from mainpy.xtal.reflections import NEW_FREE_FRACTION
+            refl = make_free_set(session, v.get("fraction", NEW_FREE_FRACTION), v.get("seed", 0))
+            session.echo(f" {refl.free_note}")
         elif name in ("key", "sele"):
             raise NotBuiltError(f"REFL {name.upper()} is not built yet: {LATER}; "
                                 "nothing was changed")
@@ -79,10 +84,17 @@ command("refl", help="reflection settings, RE_PHASE, R-values",
                  Sele(help="reflections (with KEY)"),
                  Clause("kick", (Real("r"),), sub=(Clause("seed", (Int("s"),),
                                                           help="random seed"),),
-                        help="RE_PHASE from a copy of the model kicked by up to r A")),
+                        help="RE_PHASE from a copy of the model kicked by up to r A"),
+                 Clause("free", (Choice("generate", name="what"),),
+                        sub=(Clause("fraction", (Real("f"),),
+                                    help="fraction of the reflections (default 0.05)"),
+                             Clause("seed", (Int("s"),), help="random seed (default 0)")),
+                        help="make a test set for data that have none (written with the "
+                             "data as FREE, 0 = free)")),
         needs=(("shel", "reso", "phase", "r_value", "solv_flat", "aniso", "weights", "show",
-                "key", "kick"),),
+                "key", "kick", "free"),),
         action=_refl, examples=("refl shel 15", "refl phase", "refl r-value",
+                                "refl free generate fraction 0.05 seed 1",
                                 "refl reso 30 2.0 solv_flat on aniso on phase"))
 
 

@@ -50,6 +50,7 @@ class Reflections:
     french_wilson: bool = False                  # amplitudes came from intensities
     flags: np.ndarray | None = None              # the file's free-R flag values (NaN: none)
     free_note: str = ""                          # how the test set was read, for the user
+    crystal_note: str = ""                       # what of the crystal came from the model
 
     def __len__(self) -> int:
         return len(self.hkl)
@@ -99,6 +100,31 @@ class Reflections:
                 "d_min": self.d_min, "d_max": self.d_max}
 
 
+#: REFL FREE GENERATE: the field's usual test-set fraction, and at least this many test
+#: reflections (up to 10 %) where the data have ten times as many
+NEW_FREE_FRACTION, FREE_MIN_COUNT = 0.05, 500
+
+
+def generate_free(refl: Reflections, fraction: float = NEW_FREE_FRACTION,
+                  seed: int = 0) -> Reflections:
+    """The reflections with a test set made now: a random ``fraction`` of the unique
+    reflections (seeded, so the same data give the same set), at least FREE_MIN_COUNT of
+    the observed ones where there are ten times as many. Written out as FREE, 0 = free."""
+    if not 0.0 < fraction <= 0.5:
+        raise InputError(f"a test-set fraction is between 0 and 0.5 (got {fraction:g})")
+    obs = refl.observed
+    n_obs = int(obs.sum())
+    want = max(fraction, min(FREE_MIN_COUNT / max(n_obs, 1), 0.1)) \
+        if n_obs >= 10 * FREE_MIN_COUNT else fraction
+    rng = np.random.default_rng(seed)
+    free = rng.random(len(refl)) < want
+    n = int((free & obs).sum())
+    note = (f"test set made now (refl free generate, seed {seed}): {n} observed "
+            f"reflections ({100 * n / max(n_obs, 1):.1f} %); R-free is from this set, not "
+            "one kept aside when the model was built")
+    return replace(refl, free=free, flags=None, free_value=0, free_note=note)
+
+
 def resolution_mask(d: np.ndarray, d_min: float | None = None,
                     d_max: float | None = None) -> np.ndarray:
     """True where d_min <= d <= d_max (a missing limit is open)."""
@@ -120,8 +146,14 @@ def select_resolution(refl: Reflections, d_min: float | None = None,
 
 # ----------------------------------------------------------------------------- reading
 
-def _read_mtz(path: str) -> gemmi.Mtz:
-    """An MTZ object from an MTZ file or from the first merged block of an mmCIF SF file."""
+def _no_cell(cell: gemmi.UnitCell) -> bool:
+    """gemmi's stand-in for a file without a cell (1 1 1 90 90 90) or none at all."""
+    return cell.volume <= 1.0 + 1e-6
+
+
+def _read_mtz(path: str, crystal=None) -> gemmi.Mtz:
+    """An MTZ object from an MTZ file or from the first merged block of an mmCIF SF file.
+    ``crystal`` (cell, space group) fills in what a structure-factor mmCIF lacks."""
     if not os.path.exists(path):
         raise InputError(f"reflection file {path} does not exist; check the file name")
     low = path.lower()
@@ -140,9 +172,26 @@ def _read_mtz(path: str) -> gemmi.Mtz:
     except (RuntimeError, ValueError, OSError) as e:
         raise InputError(f"cannot read reflection file {path}: {e}; "
                          "give an MTZ or structure-factor mmCIF file") from None
+    taken = []
+    if crystal is not None and crystal[1] is not None:
+        cell, sg = crystal
+        if mtz.spacegroup is None:
+            mtz.spacegroup = sg
+            taken.append("space group")
+        if _no_cell(mtz.cell):
+            mtz.set_cell_for_all(cell)
+            taken.append("cell")
     if mtz.spacegroup is None:
-        raise InputError(f"{path} has no space group; add one (e.g. with gemmi or CCP4)")
-    return mtz
+        raise InputError(f"{path} has no space group; read the model first (its crystal is "
+                         "then used), or add one (e.g. with gemmi or CCP4)")
+    if _no_cell(mtz.cell):
+        raise InputError(f"{path} has no unit cell; read the model first (its crystal is "
+                         "then used), or add one")
+    return mtz, taken
+
+
+def _cell_text(cell: gemmi.UnitCell) -> str:
+    return " ".join(f"{v:.3f}" if k < 3 else f"{v:.2f}" for k, v in enumerate(cell.parameters))
 
 
 def _columns_text(mtz: gemmi.Mtz) -> str:
@@ -274,16 +323,19 @@ def free_set(flags: np.ndarray, observed: np.ndarray, free_value: int | None = N
 
 def read_reflections(path, fobs: str | None = None, sigma: str | None = None,
                      iobs: str | None = None, free: str | None = None,
-                     free_value: int | None = None) -> Reflections:
+                     free_value: int | None = None, crystal=None) -> Reflections:
     """Read an MTZ or mmCIF structure-factor file.
 
+    ``crystal`` (cell, space group), from the model, stands in for what the file lacks
+    (structure-factor mmCIF files may have neither); ``Reflections.taken_from_model`` says
+    what was taken.
     Columns are found automatically (amplitudes F/Q first, else intensities J/Q) unless
     given, and their MTZ types are checked. Intensities are converted to amplitudes by
     French & Wilson. ``free_value`` is the flag value of the test set; without it the
     convention is read from the flags (`free_set`).
     """
     path = os.fspath(path)
-    mtz = _read_mtz(path)
+    mtz, taken = _read_mtz(path, crystal)
     if fobs and iobs:
         raise InputError(f"{path}: give either amplitudes or intensities, not both")
     if fobs:
@@ -352,4 +404,6 @@ def read_reflections(path, fobs: str | None = None, sigma: str | None = None,
     return Reflections(hkl=hkl, d=d, fobs=f, sigf=s, free=free_arr, centric=centric,
                        epsilon=eps, cell=cell, spacegroup=sg, iobs=iarr, sigi=siga,
                        source=path, labels=role, free_value=value, french_wilson=fw,
-                       flags=flags, free_note=note)
+                       flags=flags, free_note=note,
+                       crystal_note=(f"{' and '.join(taken)} not in the file: the model's "
+                                     f"({sg.xhm()}, cell {_cell_text(cell)})" if taken else ""))

@@ -27,6 +27,9 @@ PEER = {"1aba": (0.1545, 0.1925, 0.0123, 2.28),
 FILES = {"1aba": ("xtal/1aba/1aba.pdb", "xtal/1aba/1aba.mtz"),
          "1d7m": ("xtal/1d7m/1d7m.pdb", "xtal/1d7m/1d7m.mtz"),
          "1l2h": ("xtal/1l2h/1l2h.cif", "xtal/1l2h/1l2h.mtz")}
+# servalcat refine_xtal_norefmac --adp aniso --hydrogen no --ncycle 10 on 1l2h_fw.mtz
+# (F, SIGF, FREE; bench/bench_adp.py): R-work, R-free as servalcat reports them
+PEER_ANISO = {"1l2h": (0.2163, 0.2598)}
 R_FREE_MARGIN = 0.005
 MAX_BOND_RMSD = 0.015
 
@@ -118,14 +121,16 @@ def _continue(monlib_dir, model, mtz, adp):
 @pytest.mark.slow
 def test_anisotropic_atoms_lower_r_free_of_1l2h(data, monlib_dir, tmp_path_factory):
     """1l2h (1.54 A): refined on from `<refine`'s model, anisotropic non-water atoms give
-    an R-free at least 0.005 below isotropic B refined as long (measured: 0.2590 against
-    0.2717), with bonds held and every U positive definite."""
+    an R-free at least 0.005 below isotropic B refined as long (measured: 0.2599 against
+    0.2753), within 0.005 of servalcat's anisotropic refinement (PEER_ANISO), with bonds
+    held and every U positive definite."""
     _, _, _, out = refined("1l2h", data, monlib_dir, tmp_path_factory)
     mtz = data(FILES["1l2h"][1])
     _, iso = _continue(monlib_dir, out, mtz, "iso")
     s, ani = _continue(monlib_dir, out, mtz, "aniso")
     print(f"1l2h refined on: iso R-free {iso['R-free']:.4f}, aniso {ani['R-free']:.4f}")
     assert ani["R-free"] <= iso["R-free"] - 0.005
+    assert ani["R-free"] <= PEER_ANISO["1l2h"][1] + R_FREE_MARGIN
     assert ani["rmsd bonds"] <= MAX_BOND_RMSD
     from mainpy.refine.adp_params import aniso_rows, smallest_principal_b
     an = aniso_rows(s.atoms)

@@ -113,3 +113,53 @@ def test_a_run_starts_from_the_last_rephase(data):
     assert moved.r_factors()[0] > r[0] + 0.01
     t.run("refl reso 20 2.0")             # other settings: a new Fmodel for them
     assert run_fmodel(t).refl.d.min() >= 2.0 > last.refl.d.min()
+
+
+def test_sf_mmcif_without_crystal_takes_the_models(data):
+    """1ehz-sf.cif has no cell and no space group: with the model read first they are the
+    model's (said in one line), and the data agree with the MTZ of the same entry."""
+    s = Session(out=io.StringIO())
+    with pytest.raises(Exception, match="no space group; read the model first"):
+        s.run(f"read refl file {data('xtal/1ehz/1ehz-sf.cif')}")
+    s.run(f"read coor file {data('xtal/1ehz/1ehz.pdb')}")
+    s.out = io.StringIO()
+    s.run(f"read refl file {data('xtal/1ehz/1ehz-sf.cif')}")
+    assert "space group and cell not in the file: the model's (P 1 21 1" in s.out.getvalue()
+    refl = s.reflections
+    assert refl.cell.parameters == s.model.cell.parameters
+    m = gemmi.read_mtz_file(str(data("xtal/1ehz/1ehz.mtz")))
+    assert refl.observed.sum() == m.nreflections                  # the same 15371 observed
+    s.run("refl phase")
+    rw = s.variables["R_WORK"]
+    s.run(f"read refl file {data('xtal/1ehz/1ehz.mtz')}; refl phase")
+    assert abs(s.variables["R_WORK"] - rw) < 0.005
+
+
+def test_refl_free_generate(data, tmp_path):
+    """Data without free flags get a seeded test set on request, written out as FREE
+    (0 = free) and read back as the same set; data with a set refuse a new one."""
+    s = Session(out=io.StringIO())
+    s.run(f"read coor file {data('xtal/1ehz/1ehz.pdb')}")
+    s.run(f"read refl file {data('xtal/1ehz/1ehz.mtz')}")
+    assert not s.reflections.test.any()
+    s.run("refl free generate seed 7")
+    refl = s.reflections
+    frac = refl.test.sum() / refl.observed.sum()
+    assert 0.045 < frac < 0.055 and "test set made now" in refl.free_note
+    s.run("refl phase")
+    assert s.variables["R_FREE"] > 0
+    s.run(f"write refl file {tmp_path / 'f.mtz'}")
+    back = Session(out=io.StringIO())
+    back.run(f"read coor file {data('xtal/1ehz/1ehz.pdb')}")
+    back.run(f"read refl file {tmp_path / 'f.mtz'}")
+    assert np.array_equal(back.reflections.test, refl.test)
+    with pytest.raises(Exception, match="the data have a test set"):
+        back.run("refl free generate")
+    other = Session(out=io.StringIO())
+    other.run(f"read refl file {data('xtal/1ehz/1ehz.mtz')}; refl free generate seed 7")
+    assert np.array_equal(other.reflections.free, refl.free)       # the seed decides
+    fresh = Session(out=io.StringIO())
+    fresh.run(f"read refl file {data('xtal/1ehz/1ehz.mtz')}")
+    with pytest.raises(Exception, match="between 0 and 0.5"):
+        fresh.run("refl free generate fraction 0.7")
+    assert not fresh.reflections.test.any()                       # the session as it was
