@@ -8,9 +8,9 @@ from mainpy.app.maps import get_map, grid_shape_for, put_map, working_copy
 from mainpy.errors import MainpyError, ScienceError
 from mainpy.lang.registry import Choice, Clause, Int, Real, Sele, command
 
-_KINDS = ("zero", "set", "from", "2fofc", "fofc", "3fo2fc", "mfodfc", "2mfodfc", "fcalc",
+_KINDS = ("zero", "set", "from", "2fofc", "fofc", "3fo2fc", "mfodfc", "2mfodfc", "fcalc", "anom",
           "mask", "flatten", "sigma", "kick")
-_COEFFICIENTS = ("2fofc", "fofc", "3fo2fc", "mfodfc", "2mfodfc", "fcalc")
+_COEFFICIENTS = ("2fofc", "fofc", "3fo2fc", "mfodfc", "2mfodfc", "fcalc", "anom")
 #: the maps an averaged kick map can average (sigmaA-weighted or unweighted), as echoed
 _KICK_KINDS = {"2mfodfc": "2mFo-DFc", "mfodfc": "mFo-DFc", "2fofc": "2Fo-Fc", "fofc": "Fo-Fc"}
 
@@ -128,6 +128,8 @@ command("make", "map", help="make map n: arithmetic, Fourier maps, masks, kick m
                  Clause("mfodfc", help="sigmaA-weighted mFo-DFc map"),
                  Clause("2mfodfc", help="sigmaA-weighted 2mFo-DFc map"),
                  Clause("fcalc", help="the model's Fcalc map (scaled Fmodel)"),
+                 Clause("anom", help="anomalous difference map (F(+) - F(-), model phases "
+                                     "- 90 deg): needs Bijvoet pairs in the data"),
                  Clause("mask", help="1 within RADIUS of the selected atoms, else 0"),
                  Sele(help="atoms for MASK; the atoms KICK kicks"),
                  Clause("radius", (Real("r"),), help="mask radius in A"),

@@ -348,7 +348,26 @@ class _Resolver:
         if tok.kind not in ("WORD", "NUMBER", "STRING", "MACRO"):
             raise LangError(f"{arg.name} expected, found {tok.text!r}", tok.where)
         self.next()
+        if arg.kind == WORD and tok.kind == "WORD":
+            return Val(arg.kind, self.glued(tok), tok)
         return Val(arg.kind, tok.value, tok)
+
+    def glued(self, tok: Token) -> str:
+        """A word with parentheses written against it, as column labels have them
+        (I(+), SIGF(-)): `I ( + )` written without spaces is one word."""
+        text = tok.text
+        end = (tok.where.line, tok.where.col + len(tok.text))
+        t = self.toks[self.i:self.i + 3]
+        while (len(t) == 3 and [x.kind for x in t] == ["LPAR", "WORD", "RPAR"]
+               and all(x.where.line == end[0] for x in t)
+               and t[0].where.col == end[1] and t[1].where.col == end[1] + 1
+               and t[2].where.col == end[1] + 1 + len(t[1].text)):
+            text += f"({t[1].text})"
+            self.i += 3
+            self.last = t[2]
+            end = (end[0], t[2].where.col + 1)
+            t = self.toks[self.i:self.i + 3]
+        return text
 
     # clauses
     def context(self, stack) -> list[Clause]:

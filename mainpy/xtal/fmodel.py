@@ -189,7 +189,7 @@ class Fmodel:
 
     def map_coefficients(self, kind: str, fill_missing: bool = True) -> np.ndarray:
         """Coefficients of a map kind ('2fofc', 'fofc', '3fo2fc', '2mfodfc', 'mfodfc',
-        'fcalc') for every reflection, sigmaA-weighted where the kind says so."""
+        'fcalc', 'anom') for every reflection, sigmaA-weighted where the kind says so."""
         from mainpy.xtal.maps import map_coefficients
         from mainpy.xtal.sigmaa import figure_of_merit
         r = self.refl
@@ -199,7 +199,8 @@ class Fmodel:
             fom = figure_of_merit(r.fobs, self.f_model, r.sigf, r.centric, r.epsilon,
                                   sa.D, sa.S)
             D = sa.D
-        return map_coefficients(kind, r.fobs, self.f_model, r.centric, fom, D, fill_missing)
+        return map_coefficients(kind, r.fobs, self.f_model, r.centric, fom, D, fill_missing,
+                                anom=r.anom)
 
     def write_mtz(self, path) -> None:
         """MTZ with FP, SIGFP, FREE, FC/PHIC (Fmodel), FWT/PHWT (2mFo-DFc),

@@ -17,18 +17,21 @@ import numpy as np
 from mainpy.errors import InputError
 from mainpy.fileio import atomic_write
 
-KINDS = ("2fofc", "fofc", "3fo2fc", "2mfodfc", "mfodfc", "fcalc")
+KINDS = ("2fofc", "fofc", "3fo2fc", "2mfodfc", "mfodfc", "fcalc", "anom")
 
 
 # ----------------------------------------------------------------------------- coefficients
 
 def map_coefficients(kind: str, fobs: np.ndarray, fmodel: np.ndarray,
                      centric: np.ndarray | None = None, fom: np.ndarray | None = None,
-                     D: np.ndarray | None = None, fill_missing: bool = True) -> np.ndarray:
+                     D: np.ndarray | None = None, fill_missing: bool = True,
+                     anom: np.ndarray | None = None) -> np.ndarray:
     """Complex coefficients of a map ``kind`` (one of KINDS), phases from Fmodel.
 
     Unobserved reflections (NaN Fobs) get D*Fmodel in 2mFo-DFc (when ``fill_missing``)
-    and Fmodel in 2Fo-Fc / 3Fo-2Fc, and zero in difference maps.
+    and Fmodel in 2Fo-Fc / 3Fo-2Fc, and zero in difference maps. "anom" is the anomalous
+    difference map: (F(+) - F(-)) exp(i(phi_model - 90 deg)), peaks at anomalous
+    scatterers; ``anom`` holds F(+) - F(-) (NaN where a mate is missing).
     """
     kind = kind.lower().replace("-", "").replace("_", "")
     if kind not in KINDS:
@@ -39,6 +42,11 @@ def map_coefficients(kind: str, fobs: np.ndarray, fmodel: np.ndarray,
     fo = np.where(obs, fobs, 0.0)
     if kind == "fcalc":
         return fmodel.astype(np.complex128)
+    if kind == "anom":
+        if anom is None:
+            raise InputError("an anomalous difference map needs Bijvoet pairs (I(+)/I(-) or "
+                             "F(+)/F(-)) in the data file")
+        return np.where(np.isfinite(anom), anom, 0.0) * phase * -1j   # phase - 90 degrees
     if kind in ("2fofc", "3fo2fc"):
         n = 2 if kind == "2fofc" else 3
         amp = np.where(obs, n * fo - (n - 1) * fc_abs, fc_abs if fill_missing else 0.0)

@@ -51,6 +51,7 @@ class Reflections:
     flags: np.ndarray | None = None              # the file's free-R flag values (NaN: none)
     free_note: str = ""                          # how the test set was read, for the user
     crystal_note: str = ""                       # what of the crystal came from the model
+    anom: np.ndarray | None = None               # F(+) - F(-) of Bijvoet pairs (NaN: not both)
 
     def __len__(self) -> int:
         return len(self.hkl)
@@ -89,7 +90,7 @@ class Reflections:
                        sigf=self.sigf[mask], free=self.free[mask],
                        centric=self.centric[mask], epsilon=self.epsilon[mask],
                        iobs=sub(self.iobs), sigi=sub(self.sigi), labels=dict(self.labels),
-                       flags=sub(self.flags))
+                       flags=sub(self.flags), anom=sub(self.anom))
 
     def summary(self) -> dict:
         """Counts MAIN's `refl` reports: total, observed, work, free and free fraction."""
@@ -338,6 +339,9 @@ def read_reflections(path, fobs: str | None = None, sigma: str | None = None,
     mtz, taken = _read_mtz(path, crystal)
     if fobs and iobs:
         raise InputError(f"{path}: give either amplitudes or intensities, not both")
+    anom = _anomalous_columns(mtz, fobs or iobs, sigma, path)
+    if anom is not None:
+        return _assemble(mtz, path, anom[1], anom[0], free, free_value, taken)
     if fobs:
         _col(mtz, fobs, path, "amplitudes")
     if iobs:
@@ -353,28 +357,86 @@ def read_reflections(path, fobs: str | None = None, sigma: str | None = None,
                 "columns explicitly, or convert anomalous data to mean values first")
     data_label = fobs or iobs
     sig_col = _col(mtz, sigma, path, "sigmas") if sigma else _sigma_for(mtz, data_label, path)
+    return _assemble(mtz, path, [data_label, sig_col.label], "F" if fobs else "I", free,
+                     free_value, taken)
+
+
+def _anomalous_columns(mtz, label, sigma, path):
+    """(kind "F" or "I", [X(+), SIGX(+), X(-), SIGX(-)]) when the data are Bijvoet pairs:
+    the named column is of type G or K, or no mean column exists and a pair does."""
+    from mainpy.xtal.anomalous import partner
+    if label:
+        col = mtz.column_with_label(label)
+        if col is None or col.type not in "GK":
+            return None
+        plus = label
+    else:
+        if any(c.type in "FJ" for c in mtz.columns):
+            return None
+        cands = [c.label for c in mtz.columns if c.type in "GK" and partner(c.label)]
+        cands = [c for c in cands if "+" in c or "plus" in c.lower()]
+        if not cands:
+            return None
+        plus = next((c for c in cands if mtz.column_with_label(c).type == "G"), cands[0])
+    ctype = mtz.column_with_label(plus).type
+    minus = partner(plus)
+    if minus is None or mtz.column_with_label(minus) is None:
+        raise InputError(f"{path}: {plus} is one of a Bijvoet pair; its mate ({minus or '-'}) "
+                         f"is not in the file. The columns are: {_columns_text(mtz)}")
+    sig_type = "L" if ctype == "G" else "M"
+    out = [plus, None, minus, None]
+    labels = mtz.column_labels()
+    for k, lab in ((1, plus), (3, minus)):
+        for name in ("SIG" + lab, "SIG_" + lab):
+            if mtz.column_with_label(name) is not None:
+                out[k] = name
+                break
+        else:
+            i = labels.index(lab)
+            if i + 1 < len(labels) and mtz.columns[i + 1].type == sig_type:
+                out[k] = labels[i + 1]
+        if out[k] is None:
+            raise InputError(f"{path}: no sigma column (type {sig_type}) found for {lab}; "
+                             f"the columns are: {_columns_text(mtz)}")
+    if sigma and sigma != out[1]:
+        raise InputError(f"{path}: the sigmas of {plus} are {out[1]}, not {sigma}")
+    return ("F" if ctype == "G" else "I"), out
+
+
+def _assemble(mtz, path, cols, kind, free, free_value, taken) -> Reflections:
+    """Reflections from the data columns: [X, SIGX], or a Bijvoet pair [X(+), SIGX(+),
+    X(-), SIGX(-)] merged to the mean (the anomalous difference kept as ``anom``)."""
+    from mainpy.xtal import anomalous as A
     free_label = free if free else _auto_free(mtz)
     if free:
         _col(mtz, free, path, "free-R flags")
-
+    fobs, iobs = (cols[0], None) if kind == "F" else (None, cols[0])
+    data_label = cols[0]
     mtz.ensure_asu()
     hkl = mtz.make_miller_array().astype(np.int32)
     arr = np.array(mtz, copy=False)
     labels = mtz.column_labels()
-    val = arr[:, labels.index(data_label)].astype(np.float64)
-    sig = arr[:, labels.index(sig_col.label)].astype(np.float64)
+    raw = [arr[:, labels.index(c)].astype(np.float64) for c in cols]
     flags = arr[:, labels.index(free_label)].astype(np.float64) if free_label else None
+    if len(cols) == 4:
+        val, sig = A.merge_pairs(*raw)
+        pair = raw
+    else:
+        val, sig = raw
+        pair = None
+    sig_label = cols[1]
 
     sg = mtz.spacegroup
     ops = sg.operations()
     keep = ~ops.systematic_absences(hkl)
     hkl, val, sig = hkl[keep], val[keep], sig[keep]
     flags = None if flags is None else flags[keep]
+    pair = None if pair is None else [p[keep] for p in pair]
     cell = mtz.cell
     d = cell.calculate_d_array(hkl)
     centric = ops.centric_flag_array(hkl).astype(bool)
     eps = ops.epsilon_factor_without_centering_array(hkl).astype(np.float64)
-    role = {"sigma": sig_col.label}
+    role = {"sigma": sig_label}
     if free_label:
         role["free"] = free_label
 
@@ -395,6 +457,18 @@ def read_reflections(path, fobs: str | None = None, sigma: str | None = None,
         fw = True
     if not (~unobs).any():
         raise InputError(f"{path}: column {data_label} has no observed values")
+    anom = None
+    if pair is not None:
+        role.update({"fobs" if fobs else "iobs": f"{cols[0]}/{cols[2]} merged",
+                     "sigma": f"{cols[1]}/{cols[3]}"})
+        fp, fm = pair[0], pair[2]
+        if not fobs:                       # each mate's amplitude by French & Wilson
+            ok_p, ok_m = A.observed(pair[0], pair[1]), A.observed(pair[2], pair[3])
+            fp = french_wilson(np.where(ok_p, pair[0], np.nan), np.where(ok_p, pair[1], np.nan),
+                               d, centric, eps)[0]
+            fm = french_wilson(np.where(ok_m, pair[2], np.nan), np.where(ok_m, pair[3], np.nan),
+                               d, centric, eps)[0]
+        anom = np.where(centric, np.nan, A.difference(fp, fm))
     observed = np.isfinite(f) & np.isfinite(s) & (f > 0)
     if flags is not None:
         free_arr, value, note = free_set(flags, observed, free_value, free_label)
@@ -404,6 +478,6 @@ def read_reflections(path, fobs: str | None = None, sigma: str | None = None,
     return Reflections(hkl=hkl, d=d, fobs=f, sigf=s, free=free_arr, centric=centric,
                        epsilon=eps, cell=cell, spacegroup=sg, iobs=iarr, sigi=siga,
                        source=path, labels=role, free_value=value, french_wilson=fw,
-                       flags=flags, free_note=note,
+                       flags=flags, free_note=note, anom=anom,
                        crystal_note=(f"{' and '.join(taken)} not in the file: the model's "
                                      f"({sg.xhm()}, cell {_cell_text(cell)})" if taken else ""))
