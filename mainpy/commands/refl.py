@@ -39,6 +39,11 @@ def _refl(session, args):
         elif name == "free":
             from mainpy.app.files import make_free_set
             from mainpy.xtal.reflections import NEW_FREE_FRACTION
+            refl = session.reflections
+            if "missing" in v and refl is not None and refl.test.any():
+                session.echo(f" the data have a test set ({int(refl.test.sum())} "
+                             "reflections): kept")
+                continue
             refl = make_free_set(session, v.get("fraction", NEW_FREE_FRACTION), v.get("seed", 0))
             session.echo(f" {refl.free_note}")
         elif name in ("key", "sele"):
@@ -88,7 +93,9 @@ command("refl", help="reflection settings, RE_PHASE, R-values",
                  Clause("free", (Choice("generate", name="what"),),
                         sub=(Clause("fraction", (Real("f"),),
                                     help="fraction of the reflections (default 0.05)"),
-                             Clause("seed", (Int("s"),), help="random seed (default 0)")),
+                             Clause("seed", (Int("s"),), help="random seed (default 0)"),
+                             Clause("missing", help="only if the data have no test set "
+                                                    "(else theirs is kept)")),
                         help="make a test set for data that have none (written with the "
                              "data as FREE, 0 = free)")),
         needs=(("shel", "reso", "phase", "r_value", "solv_flat", "aniso", "weights", "show",

@@ -272,7 +272,9 @@ class TlsAdp:
         return lo, hi
 
     def settle(self, atoms):
-        return atoms
+        """Between segments: the members' U made positive definite (the restraints' floor
+        holds them there within a segment; T or L alone need not be)."""
+        return AtomAdp(atoms, self.member).settle(atoms) if len(self.member) else atoms
 
     def state(self, x) -> list:
         """The groups with the T, L, S of the vector x (given to the owner too)."""

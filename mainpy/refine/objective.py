@@ -34,16 +34,24 @@ class RestraintTarget(Target):
         if "xyz" in params:
             grad["xyz"] = res.grad
         grad_b, grad_u = res.grad_b, res.grad_aniso
+        total, terms = res.total, res.terms
         if iso is not None and grad_b is not None:     # B_eq = 8 pi^2 tr(U) / 3
+            from mainpy.restraints.adp_aniso import eigenvalue_floor
             grad_u = np.zeros_like(atoms.aniso) if grad_u is None else grad_u.copy()
             grad_u[iso, :3] += grad_b[iso, None] * (8.0 * np.pi ** 2 / 3.0)
             grad_b = grad_b.copy()
             grad_b[iso] = 0.0
+            # their U kept positive definite all the same (T or L may not be)
+            e_floor, g_floor = eigenvalue_floor(atoms.aniso, iso)
+            total += e_floor
+            grad_u += g_floor
+            terms = dict(terms)
+            terms["sphericity"] = terms.get("sphericity", 0.0) + e_floor
         if "b" in params and grad_b is not None:
             grad["b"] = grad_b
         if "aniso" in params and grad_u is not None:
             grad["aniso"] = grad_u
-        return Result(res.total, grad, {"terms": res.terms})
+        return Result(total, grad, {"terms": terms})
 
 
 @dataclass

@@ -82,6 +82,9 @@ class Energy:
         self.plane_dev = np.zeros(len(r.plane_atoms))
         self.nonbonded = NonbondedList(r, atoms, cell, spacegroup, skin=skin)
         self.adp_pairs, self.w_adp = adp_pairs(r, adp_esd)
+        #: hydrogens: no rigid-bond restraint on their bonds (a riding H moves more than
+        #: its parent along the bond; SHELXL's DELU / RIGU leave them out too)
+        self.hydrogen = np.isin(np.asarray(atoms.element).astype(str), ("H", "D"))
         self._aniso_split = None    # (aniso mask, pair subsets) of the last anisotropic call
         self._buffers = {}    # zeroed per-chunk gradient arrays by shape (_take_buffer)
 
@@ -226,14 +229,16 @@ class Energy:
     def _aniso_split_for(self, mask: np.ndarray) -> dict:
         """The ADP pairs split by the anisotropic atoms: "iso" (both isotropic: the B
         kernel), "mixed" (at least one anisotropic: U similarity, its weight in U units),
-        "rigid" (bonded, both anisotropic); kept while the anisotropic atoms stay the same."""
+        "rigid" (bonded, both anisotropic, neither a hydrogen); kept while the anisotropic
+        atoms stay the same."""
         if self._aniso_split is not None and np.array_equal(self._aniso_split[0], mask):
             return self._aniso_split[1]
         p, w = self.adp_pairs, self.w_adp
         either = mask[p[:, 0]] | mask[p[:, 1]]
         r = self.r
         bonds = np.sort(r.bond_idx[r.bond_sym < 0], axis=1)
-        both = mask[bonds[:, 0]] & mask[bonds[:, 1]] if len(bonds) else np.zeros(0, bool)
+        heavy = mask & ~self.hydrogen
+        both = heavy[bonds[:, 0]] & heavy[bonds[:, 1]] if len(bonds) else np.zeros(0, bool)
         split = {"iso": (np.ascontiguousarray(p[~either]), w[~either]),
                  "mixed": (p[either], w[either] * EIGHT_PI2 ** 2 / 3.0),
                  "rigid": np.ascontiguousarray(bonds[both], dtype=np.int64)}

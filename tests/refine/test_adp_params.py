@@ -184,9 +184,10 @@ def test_tls_state_returns_the_refined_tensors(aba):
 
 
 def test_tls_atoms_restrained_on_their_b_equivalent(aba):
-    """With the TLS members restrained as isotropic atoms of B = B_eq, the gradient through
-    the vector still matches central differences, and no rigid-bond or sphericity term
-    is left (the members are the only anisotropic atoms)."""
+    """With the TLS members restrained as isotropic atoms of B = B_eq (and their U kept
+    positive definite), the gradient through the vector still matches central
+    differences, and no rigid-bond term is left (the members are the only anisotropic
+    atoms); a member made non-positive-definite meets the eigenvalue floor."""
     atoms = aba.atoms
     model = _tls_model(atoms)
     target = RestraintTarget(aba.energy(), iso_rows=model.member_of >= 0)
@@ -194,7 +195,8 @@ def test_tls_atoms_restrained_on_their_b_equivalent(aba):
     pk = Packer(atoms, ("xyz", "b"), np.ones(len(atoms), bool), adp=model)
     ev = objective.evaluate(pk.unpack(pk.pack(atoms), atoms), pk.target_params)
     terms = ev.info["restraints"]["terms"]
-    assert "rigidbond" not in terms and "sphericity" not in terms and terms["adp"] > 0
+    assert "rigidbond" not in terms and terms["adp"] > 0
+    assert terms["sphericity"] == 0.0          # the eigenvalue floor alone: every U is fine
     n_tls = ap.TLS_PARAMS * len(model.groups)
     start = 3 * len(atoms)
     rng = np.random.default_rng(1)
@@ -202,3 +204,43 @@ def test_tls_atoms_restrained_on_their_b_equivalent(aba):
     picks += list(rng.choice(np.arange(start + n_tls, start + n_tls + 800), 6, replace=False))
     picks += list(rng.choice(np.arange(start), 6, replace=False))
     assert _fd_through_vector(pk, objective, atoms, picks) < 1e-4
+    bad = atoms.replace(aniso=np.where(np.arange(len(atoms))[:, None] == 5,
+                                       [0.2, -0.05, 0.2, 0, 0, 0], 0.0))
+    target.iso_rows = np.arange(len(atoms)) == 5
+    ev = objective.evaluate(bad, ("b", "aniso"))
+    assert ev.info["restraints"]["terms"]["sphericity"] > 0 and ev.grad["aniso"][5, 1] < 0
+
+
+@pytest.fixture(scope="module")
+def aba_ml(data):
+    """The ML X-ray target of 1aba's deposited model (double precision, for differences)."""
+    from mainpy.targets.xray import xray_target
+    from mainpy.xtal.fmodel import Fmodel
+    from mainpy.xtal.reflections import read_reflections
+    st = gemmi.read_structure(str(data("xtal/1aba/1aba.pdb")))
+    atoms = from_structure(st)
+    refl = read_reflections(str(data("xtal/1aba/1aba.mtz")))
+    return atoms, xray_target("ml", Fmodel(refl, atoms), single=False)
+
+
+def test_xray_gradient_through_tls_and_group_b(aba_ml):
+    """The X-ray target's own gradients (dU, dB) taken through the TLS tensors, the
+    residual B and the coordinates (TlsAdp), and through per-residue B (GroupB), against
+    central differences of the target through the vector."""
+    atoms, target = aba_ml
+    objective = Objective([Part("xray", 1.0, target)])
+    model = _tls_model(atoms)
+    pk = Packer(atoms, ("xyz", "b"), np.ones(len(atoms), bool), adp=model)
+    n_tls = ap.TLS_PARAMS * len(model.groups)
+    start = 3 * len(atoms)
+    rng = np.random.default_rng(4)
+    picks = list(range(start, start + n_tls))
+    picks += list(rng.choice(np.arange(start + n_tls, start + n_tls + 700), 4, replace=False))
+    picks += list(rng.choice(np.arange(start), 4, replace=False))
+    assert _fd_through_vector(pk, objective, atoms, picks, h=1e-4) < 1e-4
+    groups = ap.residue_groups(atoms, np.arange(len(atoms)), True)
+    pk = Packer(atoms, ("b",), np.ones(len(atoms), bool),
+                adp=lambda a, rows: ap.GroupB(a, ap.residue_groups(a, rows, True)))
+    assert pk.adp.n == len(groups)
+    picks = list(rng.choice(np.arange(len(groups)), 6, replace=False))
+    assert _fd_through_vector(pk, objective, atoms, picks, h=1e-4) < 1e-4
