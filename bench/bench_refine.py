@@ -10,9 +10,10 @@ rulers from MAINPY_TOOLS, default the `tools` folder beside the data folder).
 Cases: 1aba, 1d7m, 1l2h; --extra adds 2r4r (3.4 A, free flag 1 = free), 3dcy (mmCIF
 model), 5e5z and 1byz (ANISOU on their atoms: both programs start from the model after
 mainpy's `set temp iso`, so that both refine isotropic B as servalcat's default does;
-1byz also has hydrogens and residues without a dictionary). 2uui and 1ehz are skipped: no free-R flags, and mainpy
-does not make a test set. mainpy reads each case's data file with its own column choice;
-servalcat and the rulers read the amplitudes named in CASES (1l2h: mainpy the measured
+1byz also has hydrogens and residues without a dictionary). 2uui and 1ehz are skipped:
+no free-R flags (the macro makes a set of its own; tests/commands/test_shared_cases.py
+runs them). mainpy reads each case's data file with its own column choice; servalcat and
+the rulers read the amplitudes named in CASES (1l2h: mainpy the measured
 intensities, the others the French-Wilson amplitudes of 1l2h_fw.mtz).
 
 Timing (default): wall time, R-work, R-free, rmsd bonds of each program as it reports
@@ -75,8 +76,10 @@ CASES = {"1aba": _case("1aba", labels=("FP", "SIGFP", "FreeR_flag")),
          "5e5z": _case("5e5z", iso=True),
          "1byz": _case("1byz", iso=True)}
 DEFAULT = ("1aba", "1d7m", "1l2h")
-SKIPPED = {"2uui": "no free-R flags (a sigmaA output file); mainpy does not make a test set",
-           "1ehz": "no free-R flags in the MTZ; mainpy does not make a test set"}
+SKIPPED = {"2uui": "no free-R flags (a sigmaA output file): the macro makes a test set of "
+                   "its own, which servalcat and the rulers would not share",
+           "1ehz": "no free-R flags in the MTZ: the macro makes a test set of its own, which "
+                   "servalcat and the rulers would not share"}
 GOALS = {"r_free": 0.005, "gap": 0.01, "longer": 0.002}
 #: REF_CONVERGE of the run twice as long: CONVERGE 0 still ends the run once R-work has
 #: not improved over 3 re-phasings (a gain below 0), so a gain below -1: never

@@ -104,9 +104,12 @@ def refinement_stats(session):
     return stats
 
 
-def write_model(session, path: str, fmt: str | None = None, mask=None) -> int:
+def write_model(session, path: str, fmt: str | None = None, mask=None,
+                aniso: bool = True) -> int:
     """Write the model (or the atoms of ``mask``) with mainpy's own refinement header
-    (`refinement_stats`); returns the number of atoms written."""
+    (`refinement_stats`); without ``aniso`` no ANISOU records (B_eq alone). Returns the
+    number of atoms written."""
     from mainpy.model import model as M
     model = session.need_model()
-    return M.write_structure(model, path, fmt, mask, stats=refinement_stats(session))
+    return M.write_structure(model, path, fmt, mask, stats=refinement_stats(session),
+                             aniso=aniso)

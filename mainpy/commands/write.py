@@ -1,24 +1,30 @@
 """WRITE: coordinates, maps, reflections, made dictionaries. Every file is written whole or
 not at all."""
 
-from mainpy.lang.registry import Clause, File, Int, Sele, Word, command
+from mainpy.lang.registry import ON_OFF, Choice, Clause, File, Int, Sele, Word, command
 
 def _write_coor(session, args):
     from mainpy.app.files import write_model
     session.need_model()
     fmt = "pdb" if "pdb" in args else "cif" if "cif" in args else None
     mask = session.select(args["sele"]) if "sele" in args else None
-    n = write_model(session, args["file"], fmt, mask)
+    aniso = args.get("aniso", "on") == "on"
+    n = write_model(session, args["file"], fmt, mask, aniso=aniso)
     session.model_written(mask)
-    session.echo(f" {n} atoms written to {args['file']}")
+    session.echo(f" {n} atoms written to {args['file']}"
+                 + ("" if aniso else " (B_eq only, no ANISOU)"))
 
 
 command("write", "coor", help="write the model (PDB or mmCIF, from the name or PDB|CIF)",
         clauses=(Clause("file", (File(),), help="the coordinate file"),
                  Clause("pdb", help="write PDB"), Clause("cif", help="write mmCIF"),
+                 Clause("aniso", (Choice(*ON_OFF, name="state"),),
+                        help="ANISOU records of anisotropic atoms (default on; OFF writes "
+                             "B_eq alone, TLS groups staying in the header)"),
                  Sele(help="write only these atoms")),
         needs=(("file",),), exclusive=(("pdb", "cif"),), action=_write_coor,
-        examples=("write coor file refined.pdb", "write coor file part.cif sele segm name A end"))
+        examples=("write coor file refined.pdb", "write coor file part.cif sele segm name A end",
+                  "write coor file refined_b.pdb aniso off"))
 
 def _write_map(session, args):
     from mainpy.app.maps import get_map

@@ -160,15 +160,22 @@ def subset_structure(model: Model, mask: np.ndarray) -> gemmi.Structure:
 
 
 def write_structure(model: Model, path: str, fmt: str | None = None,
-                    mask: np.ndarray | None = None, stats=None) -> int:
+                    mask: np.ndarray | None = None, stats=None, aniso: bool = True) -> int:
     """Write PDB or mmCIF atomically; returns the number of atoms written. ``stats``
-    (`mainpy.model.header.RefinementStats`) replaces the input's refinement header."""
+    (`mainpy.model.header.RefinementStats`) replaces the input's refinement header;
+    without ``aniso`` the anisotropic U are left out (the B column holds B_eq)."""
     if fmt is None:
         fmt = "cif" if str(path).lower().endswith((".cif", ".mmcif")) else "pdb"
     if mask is not None and not np.asarray(mask).any():
         raise InputError(f"the selection has no atoms: {path} was not written")
     st = model.synced_structure() if mask is None else subset_structure(model, mask)
     n = st[0].count_atom_sites()
+    if not aniso:
+        st = st.clone() if mask is None else st
+        for ch in st[0]:
+            for res in ch:
+                for at in res:
+                    at.aniso = gemmi.SMat33f(0, 0, 0, 0, 0, 0)
     if stats is not None:
         from mainpy.model.header import set_refinement_header
         set_refinement_header(st, stats)

@@ -110,3 +110,18 @@ def test_set_temp_aniso_and_show_adp(data):
     assert f"{int(water.sum())} atoms" in out.getvalue() and "0 anisotropic" in out.getvalue()
     s.run("set temp sele all end = 20")             # a B value makes the atoms isotropic
     assert (s.atoms.aniso == 0).all() and (s.atoms.b == 20).all()
+
+
+def test_write_without_anisou(data, tmp_path):
+    """WRITE COOR ... ANISO OFF: B_eq in the B column, no ANISOU; the model in memory keeps
+    its U."""
+    s = Session(out=io.StringIO())
+    s.run(f"read coor file {data('xtal/5e5z/5e5z.pdb')}")
+    u = s.atoms.aniso.copy()
+    s.run(f"write coor file {tmp_path / 'b.pdb'} aniso off; write coor file {tmp_path / 'u.pdb'}")
+    text_b, text_u = (tmp_path / "b.pdb").read_text(), (tmp_path / "u.pdb").read_text()
+    assert "ANISOU" not in text_b and text_u.count("ANISOU") == 46
+    assert np.array_equal(s.atoms.aniso, u)
+    st = gemmi.read_structure(str(tmp_path / "b.pdb"))
+    b = [a.b_iso for r in st[0][0] for a in r]
+    assert np.allclose(b, s.atoms.b, atol=0.01)
