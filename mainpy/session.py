@@ -126,6 +126,9 @@ DICT_OF_OBJECTS = Kind("dict of objects", "entries added, replaced or removed; t
                        "objects themselves never changed in place", dict,
                        lambda d: tuple((k, Same(v)) for k, v in _sorted(d.items())))
 LIST = Kind("list", "items added or removed; the items are plain values", list, tuple)
+LIST_OF_OBJECTS = Kind("list of objects", "items added, replaced or removed; the objects "
+                       "themselves never changed in place", list,
+                       lambda x: tuple(Same(v) for v in x))
 TABLE = Kind("table", "a dict of dicts of plain values, changed at any level",
              lambda d: {k: dict(v) for k, v in d.items()},
              lambda d: tuple((k, tuple(_sorted(v.items()))) for k, v in _sorted(d.items())))
@@ -137,7 +140,7 @@ MODEL = Kind("model", "replaced, or its atoms replaced (atom arrays are replaced
              "changed in place; every one of mainpy.model.atoms.MUTABLE is compared)",
              _save_model, _print_model, _restore_model)
 
-KINDS = (VALUE, OBJECT, DICT, DICT_OF_OBJECTS, LIST, TABLE, KEYS, MODEL)
+KINDS = (VALUE, OBJECT, DICT, DICT_OF_OBJECTS, LIST, LIST_OF_OBJECTS, TABLE, KEYS, MODEL)
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ STATE: tuple[Field, ...] = (
     Field("variables", dict, DICT, "SET VARI: name -> value"),
     Field("keys", dict, KEYS, "KEY: name -> Key (ACTIVE and IMAGE are all atoms until set)"),
     Field("model", lambda: None, MODEL, "the model (mainpy.model.model.Model)"),
-    Field("tls", list, LIST, "TLS groups (mainpy.model.tls.TlsGroup): TLS GROUP, read "
+    Field("tls", list, LIST_OF_OBJECTS, "TLS groups (mainpy.model.tls.TlsGroup): TLS GROUP, read "
           "with the model, refined by B-VALUES TLS"),
     Field("saved", dict, DICT_OF_OBJECTS, "SAVE COOR points: name -> arrays"),
     Field("maps", dict, DICT_OF_OBJECTS, "map number -> gemmi.FloatGrid"),

@@ -74,6 +74,14 @@ def _list_pop(s, name):
     getattr(s, name).pop()
 
 
+def _object_append(s, name):
+    getattr(s, name).append(Changed())
+
+
+def _object_replace(s, name):
+    getattr(s, name)[0] = Changed()
+
+
 def _table_set(s, name):
     inner = next(iter(getattr(s, name).values()))
     inner[next(iter(inner))] = ("changed",)
@@ -120,6 +128,7 @@ CHANGES = {
     "dict": (_dict_add, _dict_set, _dict_del, _replace_container),
     "dict of objects": (_objects_add, _objects_set, _dict_del, _replace_container),
     "list": (_list_add, _list_pop, _replace_container),
+    "list of objects": (_object_append, _object_replace, _list_pop, _replace_container),
     "table": (_table_set, _table_add_inner, _dict_del, _replace_container),
     "keys": (_keys_add, _keys_mask, _keys_expr, _dict_del, _replace_container),
     "model": tuple(_model_array(a) for a in MUTABLE) + (_model_replace, _model_none),
@@ -128,7 +137,7 @@ CHANGES = {
 
 def _applies(change, value) -> bool:
     if change in (_dict_set, _dict_del, _objects_set, _list_pop, _table_set,
-                  _table_add_inner, _keys_mask, _keys_expr):
+                  _table_add_inner, _keys_mask, _keys_expr, _object_replace):
         return bool(value)
     if change.__name__.startswith("_model"):
         return value is not None
@@ -140,10 +149,11 @@ def _applies(change, value) -> bool:
 @pytest.fixture
 def full(data, tmp_path):
     """A session with something in every container: a model, a key, a variable, a save
-    point, a map, an extra dictionary name."""
+    point, a map, a TLS group, an extra dictionary name."""
     s = Session(out=io.StringIO())
     s.run(f"read coor file {data('xtal/1aba/1aba.pdb')}")
     s.run("key five sele resi numb 5 end; set vari X = 1; save coor a; make map 1 zero")
+    s.run("tls chains")
     s.extra_cifs = ["extra.cif"]
     return s
 

@@ -39,7 +39,6 @@ def test_tls_groups_defined_refined_written_and_read_back(data, monlib_dir, tmp_
     with pytest.raises(MainpyError, match="fewer than"):
         s.run("refine b-values tls step 2")
     s.run("tls clear")
-    r0 = s.fmodel.r_factors() if s.fmodel is not None else None
     s.run("refine b-values tls step 8")
     assert [g.name for g in s.tls] == ["A", "B"]          # one per chain when none defined
     water = s.atoms.resname == "HOH"

@@ -9,7 +9,6 @@ bases) and 0.14 A in 1byz (MPD): they had no restraints at all.
 
 import io
 import itertools
-import os
 import re
 import subprocess
 import sys

@@ -3,7 +3,6 @@ that gemmi reads them back, the group that links them, the bonds found by distan
 (metal ions, residues joined to their neighbours), and AceDRG's path with its fallback."""
 
 import itertools
-import os
 import stat
 
 import gemmi
