@@ -158,7 +158,7 @@ STATE: tuple[Field, ...] = (
     Field("variables", dict, DICT, "SET VARI: name -> value"),
     Field("keys", dict, KEYS, "KEY: name -> Key (ACTIVE and IMAGE are all atoms until set)"),
     Field("model", lambda: None, MODEL, "the model (mainpy.model.model.Model)"),
-    Field("tls", list, LIST_OF_OBJECTS, "TLS groups (mainpy.model.tls.TlsGroup): TLS GROUP, read "
+    Field("tls", list, LIST_OF_OBJECTS, "TLS groups (mainpy.model.tls.TlsGroup): the TLS command, read "
           "with the model, refined by B-VALUES TLS"),
     Field("saved", dict, DICT_OF_OBJECTS, "SAVE COOR points: name -> arrays"),
     Field("maps", dict, DICT_OF_OBJECTS, "map number -> gemmi.FloatGrid"),

@@ -27,7 +27,7 @@ def _read_tls(session, st) -> None:
     bad = [g.name for g in groups if not g.ranges]
     if bad:
         session.warn(f"TLS group(s) {', '.join(bad)}: selection not read as residue ranges, "
-                     "dropped (TLS GROUP name SELE ... END defines them again)")
+                     "dropped (TLS name SELE ... END defines them again)")
     session.tls = [g for g in groups if g.ranges]
     if session.tls:
         session.echo(f" {len(session.tls)} TLS groups read (SHOW ADP lists them)")

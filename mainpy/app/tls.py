@@ -1,4 +1,4 @@
-"""The session's TLS groups: defining them (TLS GROUP, TLS CHAINS), the factory of a
+"""The session's TLS groups: defining them (TLS name SELE ... END, TLS CHAINS), the factory of a
 B-VALUES TLS run, and what SHOW ADP says of them.
 
 The groups live in ``session.tls`` (mainpy.model.tls.TlsGroup: residue ranges, origin,
@@ -111,9 +111,9 @@ def _factory(session, moving, groups, made, dropped=()):
     if small:
         raise MainpyError(f"TLS group(s) {', '.join(small)} have fewer than "
                           f"{MIN_GROUP_ATOMS} moving atoms: too few for 20 TLS parameters "
-                          "(join them to a neighbour with TLS GROUP)")
+                          "(join them to a neighbour: TLS name SELE ... END)")
     if not counts.any():
-        raise MainpyError("no moving atom is in a TLS group (TLS GROUP name SELE ... END "
+        raise MainpyError("no moving atom is in a TLS group (TLS name SELE ... END "
                           "defines one; TLS CHAINS one per chain)")
     for j, g in enumerate(groups):      # a new group's origin: its atoms' centre
         rows = own == j
@@ -124,7 +124,7 @@ def _factory(session, moving, groups, made, dropped=()):
     n_par = 4 * int(np.asarray(moving, bool).sum()) + 20 * used   # xyz, B or B_res, TLS
     r = data_per_parameter(session, n_par)
     line = (f" ADP: {used} TLS group{'s' if used != 1 else ''}"
-            + (" (one per chain; TLS GROUP defines others)" if made else "")
+            + (" (one per chain; TLS name SELE ... END defines others)" if made else "")
             + (f" (chain{'s' if len(dropped) > 1 else ''} {', '.join(dropped)}: fewer than "
                f"{MIN_GROUP_ATOMS} atoms, no group)" if dropped else "")
             + f" + residual B of {int((own >= 0).sum())} atoms; "

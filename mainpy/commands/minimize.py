@@ -85,8 +85,8 @@ _CLAUSES = (
     Clause("position", help="refine coordinates (default)"),
     Clause("b-values", (Choice(*ADP_MODELS, name="adp", optional=True),),
            help="refine ADPs: each atom's B or U as it is (default); ISO makes them all "
-                "isotropic, ANISO makes non-water atoms anisotropic; TLS groups (TLS "
-                "GROUP) + residual B; GROUP one B per residue, GROUP2 main + side chain; "
+                "isotropic, ANISO makes non-water atoms anisotropic; TLS groups (the TLS "
+                "command; one per chain by default) + residual B; GROUP one B per residue, GROUP2 main + side chain; "
                 "AUTO chooses by resolution and reflections per parameter"),
     Clause("occu", help="refine occupancies"),
     Clause("by", (Choice("conj", "lbfgs", "body"),),
