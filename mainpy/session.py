@@ -39,7 +39,7 @@ def default_terms() -> dict:
     terms off until switched on."""
     out = {t: {"on": True, "scale": 1.0} for t in ("bond", "angle", "torsion", "chiral",
                                                    "plane", "nonbonded", "adp",
-                                                   "rigidbond", "sphericity")}
+                                                   "rigidbond", "sphericity", "ncs")}
     out["xray"] = {"on": False, "scale": 1.0, "target": "ml"}
     out["dens"] = {"on": False, "scale": 1.0, "map": None}
     out["diff"] = {"on": False, "scale": 1.0, "map": None}

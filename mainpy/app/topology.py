@@ -28,12 +28,18 @@ def define_topology(session) -> tuple[str, list[str]]:
     lib = load_library(session)
     r = build_restraints(model.synced_structure(), lib, torsions="refmac")
     energy = Energy(r, model.atoms, model.cell, model.spacegroup)
+    from mainpy.restraints.ncs import build as build_ncs
+    energy.ncs = build_ncs(model.atoms)
     session.library, session.restraints, session.energy = lib, r, energy
     c = r.counts()
     where = ("mainpy's built-in dictionary (Engh & Huber 2001)"
              if lib.path.resolve() == builtin_dir().resolve() else str(lib.path))
     what = (f" topology from {where}: {c['bond']} bonds, {c['angle']} angles, "
             f"{c['torsion']} torsions, {c['chiral']} chiral volumes, {c['plane']} planes")
+    if energy.ncs is not None:
+        copies = "; ".join(f"{a} ~ {b} ({n} atoms)" for (a, b), n in energy.ncs.groups)
+        what += (f"\n NCS: copies {copies}: {len(energy.ncs)} local distances restrained "
+                 "(ener ncs off leaves the copies free)")
     return what, list(dict.fromkeys(lib.messages + r.messages))
 
 

@@ -13,7 +13,7 @@ from mainpy.lang.registry import ON_OFF, Choice, Clause, Int, Real, command
 RESTRAINT_TERMS = {"bond": ("bond",), "angle": ("angle",), "dihe": ("torsion",),
                    "impr": ("chiral", "plane"), "chir": ("chiral",), "plan": ("plane",),
                    "vdw": ("nonbonded",), "b_val": ("adp",), "rigid_bond": ("rigidbond",),
-                   "spher": ("sphericity",)}   # keys: clause keys
+                   "spher": ("sphericity",), "ncs": ("ncs",)}   # keys: clause keys
 
 _HELP = {
     "bond": "bond lengths", "angle": "bond angles", "dihe": "torsion angles",
@@ -22,6 +22,7 @@ _HELP = {
     "b-val": "ADP similarity of atoms 1-2 and 1-3 apart (B, or U of anisotropic atoms)",
     "rigid-bond": "rigid bond: equal displacement of bonded anisotropic atoms along the bond",
     "spher": "sphericity of anisotropic atoms (weak), and U kept positive definite",
+    "ncs": "local NCS: distances between nearby atoms alike in copies of a chain",
 }
 
 

@@ -160,6 +160,15 @@ def to_structure(atoms: Atoms, template: gemmi.Structure) -> gemmi.Structure:
     return template
 
 
+#: residue names of water
+WATERS = ("HOH", "WAT", "H2O", "DOD", "D2O")
+
+
+def waters(atoms: Atoms) -> np.ndarray:
+    """Boolean (n,): water atoms."""
+    return np.isin(np.char.upper(atoms.resname.astype(str)), WATERS)
+
+
 def residue_starts(atoms: Atoms) -> np.ndarray:
     """Index of the first atom of each residue, plus len(atoms) at the end."""
     ri = atoms.residue_index

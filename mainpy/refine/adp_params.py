@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mainpy.model.atoms import WATERS, waters  # noqa: F401 - AUTO and the factories use them
+
 #: bounds of B and of U's diagonal (as B); B is refined as B / B_SCALE: L-BFGS starts from
 #: one step length for every variable, and with B in these units a step moves B as far as
 #: the data and ADP restraints want while xyz moves by hundredths of an A. Measured on
@@ -29,8 +31,6 @@ EIGHT_PI2 = 8.0 * np.pi ** 2
 U_SCALE = EIGHT_PI2 / B_SCALE
 #: TLS parameters per group: T (6, A^2), L (6), S (8) in mainpy.model.tls's packed units
 TLS_PARAMS = 20
-
-WATERS = ("HOH", "WAT", "H2O", "DOD", "D2O")
 
 
 def aniso_rows(atoms) -> np.ndarray:
@@ -67,11 +67,6 @@ def make_isotropic(atoms, mask) -> tuple:
     b[conv] = b_equivalent(u[conv])
     u[conv] = 0.0
     return atoms.replace(b=b, aniso=u), int(conv.sum())
-
-
-def waters(atoms) -> np.ndarray:
-    """Boolean (n,): water atoms."""
-    return np.isin(np.char.upper(atoms.resname.astype(str)), WATERS)
 
 
 def hydrogens(atoms) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 from mainpy.errors import InputError
 
 TERMS = ("bond", "angle", "torsion", "chiral", "plane", "nonbonded", "adp", "rigidbond",
-         "sphericity")
+         "sphericity", "ncs")
 #: the terms that act on anisotropic atoms only
 ANISO_TERMS = ("rigidbond", "sphericity")
 #: esd of B differences (A^2) for atoms 1-2 and 1-3 apart (servalcat's defaults). For a
@@ -86,6 +86,8 @@ class Energy:
         #: its parent along the bond; SHELXL's DELU / RIGU leave them out too)
         self.hydrogen = np.isin(np.asarray(atoms.element).astype(str), ("H", "D"))
         self._aniso_split = None    # (aniso mask, pair subsets) of the last anisotropic call
+        #: local NCS restraints between copies (mainpy.restraints.ncs), None without copies
+        self.ncs = None
         self._buffers = {}    # zeroed per-chunk gradient arrays by shape (_take_buffer)
 
     @classmethod
@@ -129,6 +131,7 @@ class Energy:
         split = self._aniso_split
         c["rigidbond"] = len(split[1]["rigid"]) if split is not None else 0
         c["sphericity"] = int(split[0].sum()) if split is not None else 0
+        c["ncs"] = len(self.ncs) if self.ncs is not None else 0
         return c
 
     def evaluate(self, xyz: np.ndarray, b: np.ndarray | None = None,
@@ -201,6 +204,12 @@ class Energy:
         else:
             g = k.sum_chunks(gbuf, True)     # and zero gbuf for the next evaluation
             self._give_buffer(gbuf)
+        st = self.state["ncs"]
+        if "ncs" in want and self.ncs is not None and st.on and st.scale != 0.0:
+            from mainpy.restraints.ncs import energy as ncs_energy
+            e, dg = ncs_energy(xyz, self.ncs)
+            out["ncs"] = st.scale * e
+            g += st.scale * dg
         gb = np.zeros(len(xyz)) if b is not None else None
         gu = None
         if b is not None and aniso is not None and (np.asarray(aniso) != 0).any():

@@ -16,8 +16,9 @@ from mainpy.restraints.energy import ANISO_TERMS
 from mainpy.restraints.energy import TERMS as ALL_TERMS
 
 #: the terms of the chunked kernels (the anisotropic-U terms exist only with ANISOU atoms,
-#: none here, and are evaluated whole: tests/restraints/test_adp_aniso.py)
-TERMS = tuple(t for t in ALL_TERMS if t not in ANISO_TERMS)
+#: none here, and are evaluated whole: tests/restraints/test_adp_aniso.py; local NCS is
+#: evaluated whole too: tests/restraints/test_ncs.py)
+TERMS = tuple(t for t in ALL_TERMS if t not in ANISO_TERMS + ("ncs",))
 
 REL = 1e-10
 

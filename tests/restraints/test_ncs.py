@@ -1,0 +1,80 @@
+"""Local NCS restraints: copies found by sequence, the energy's gradient against finite
+differences, real differences left free, and the term through ENER on 1d7m's two chains."""
+
+import io
+
+import gemmi
+import numpy as np
+import pytest
+
+from mainpy.model.atoms import from_structure
+from mainpy.restraints import ncs
+from mainpy.session import Session
+
+
+@pytest.fixture(scope="module")
+def d7m(data):
+    return from_structure(gemmi.read_structure(str(data("xtal/1d7m/1d7m.pdb"))))
+
+
+def test_copies_found_by_sequence(d7m, data):
+    assert ncs.find_copies(d7m) == [["A", "B"]]
+    aba = from_structure(gemmi.read_structure(str(data("xtal/1aba/1aba.pdb"))))
+    assert ncs.find_copies(aba) == [] and ncs.build(aba) is None
+    r = ncs.build(d7m)
+    assert r.groups == [(("A", "B"), 811)]
+    # every pair joins atoms of A to the same atoms of B, within the cutoff in A
+    a, b = r.ij, r.kl
+    assert (d7m.chain[a] == "A").all() and (d7m.chain[b] == "B").all()
+    assert (d7m.name[a] == d7m.name[b]).all() and (d7m.resseq[a] == d7m.resseq[b]).all()
+    da = np.linalg.norm(d7m.xyz[a[:, 0]] - d7m.xyz[a[:, 1]], axis=1)
+    db = np.linalg.norm(d7m.xyz[b[:, 0]] - d7m.xyz[b[:, 1]], axis=1)
+    assert da.max() <= ncs.CUTOFF and np.abs(da - db).max() <= ncs.MAX_DIFF
+
+
+def test_real_differences_are_left_free(d7m):
+    """A residue of B moved by 2 A: the pairs whose distances now differ by more than
+    MAX_DIFF between the copies are not restrained; all the others still are."""
+    moved = d7m.xyz.copy()
+    res = (d7m.chain == "B") & (d7m.resseq == 300)
+    moved[res] += [2.0, 0.0, 0.0]
+    r = ncs.build(d7m.replace(xyz=moved))
+    full = ncs.build(d7m)
+
+    def diff(rr):
+        da = np.linalg.norm(moved[rr.ij[:, 0]] - moved[rr.ij[:, 1]], axis=1)
+        db = np.linalg.norm(moved[rr.kl[:, 0]] - moved[rr.kl[:, 1]], axis=1)
+        return np.abs(da - db)
+
+    big = diff(full) > ncs.MAX_DIFF
+    assert big.sum() > 10 and len(r) == len(full) - big.sum()
+    assert diff(r).max() <= ncs.MAX_DIFF
+
+
+def test_energy_gradient_matches_finite_differences(d7m):
+    r = ncs.build(d7m)
+    rng = np.random.default_rng(3)
+    xyz = d7m.xyz + rng.normal(0, 0.1, d7m.xyz.shape)
+    e, g = ncs.energy(xyz, r)
+    assert e > 0
+    h = 1e-6
+    for i in rng.choice(np.unique(np.concatenate([r.ij.ravel(), r.kl.ravel()])), 8):
+        for k in range(3):
+            xp, xm = xyz.copy(), xyz.copy()
+            xp[i, k] += h
+            xm[i, k] -= h
+            fd = (ncs.energy(xp, r)[0] - ncs.energy(xm, r)[0]) / (2 * h)
+            assert abs(fd - g[i, k]) <= 1e-5 * max(1.0, abs(fd))
+
+
+def test_ncs_term_through_the_language(data):
+    s = Session(out=io.StringIO())
+    s.run(f"read coor file {data('xtal/1d7m/1d7m.pdb')}")
+    s.run("define bond angle dihe impr by topo")
+    assert "NCS: copies A ~ B (811 atoms): " in s.out.getvalue()
+    e_on = s.energy.evaluate(s.atoms.xyz).terms
+    assert e_on["ncs"] > 0
+    s.run("ener ncs off")
+    s.out = io.StringIO()
+    s.run("show ener")
+    assert " ncs        off       1    5076         0.00" in s.out.getvalue()
