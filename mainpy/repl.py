@@ -188,11 +188,50 @@ def make_lexer(session):
     return MainLexer()
 
 
+#: a file name being typed: after FILE, or after '<' (a macro)
+_FILE_RX = re.compile(r"(?:(?<![^\s;])file\s+|(?<![^\s;])<\s*)(\S*)\Z", re.IGNORECASE)
+
+
+def file_completions(text: str, cwd: str | None = None) -> list[str] | None:
+    """The file names that complete the word being typed after FILE or '<' (folders with
+    their '/'; after '<' folders, .cmds files and the shipped macros by name); None when
+    no file name is being typed."""
+    m = _FILE_RX.search(text)
+    if m is None:
+        return None
+    partial = m.group(1)
+    base = Path(cwd or os.getcwd())
+    folder, _, stem = partial.rpartition("/")
+    where = Path(os.path.expanduser(folder)) if folder else Path(".")
+    look = where if where.is_absolute() else base / where
+    macro = text[m.start():].lstrip().startswith("<")
+    out = []
+    try:
+        entries = sorted(look.iterdir(), key=lambda p: p.name)
+    except OSError:
+        entries = []
+    for p in entries:
+        if p.name.startswith(stem) and (stem.startswith(".") or not p.name.startswith(".")):
+            if macro and not p.is_dir() and p.suffix != ".cmds":
+                continue                  # after '<': folders and macro files
+            name = (folder + "/" if folder else "") + p.name
+            out.append(name + "/" if p.is_dir() else name)
+    if macro and not folder:
+        from mainpy.lang.lexer import package_dir
+        try:
+            shipped = sorted(package_dir("macros").glob("*.cmds"))
+        except FileNotFoundError:
+            shipped = []
+        out += [p.stem for p in shipped if p.stem.startswith(stem) and p.stem not in out]
+    return out
+
+
 def make_completer(session):
     """Tab completion: the words that may come next, from the parser's own resolution.
 
     Keywords follow the case of what was typed (lower case unless the word was typed in
-    capitals); key names are case-sensitive and are offered exactly as defined.
+    capitals); key names are case-sensitive and are offered exactly as defined. After
+    FILE and '<' file names are offered (`file_completions`).
     """
     from prompt_toolkit.completion import Completer, Completion
 
@@ -201,6 +240,12 @@ def make_completer(session):
     class MainCompleter(Completer):
         def get_completions(self, document, complete_event):
             text = current_sentence(document.text_before_cursor)
+            files = file_completions(text)
+            if files is not None:
+                typed = _FILE_RX.search(text).group(1)
+                for f in files:
+                    yield Completion(f, start_position=-len(typed))
+                return
             partial = re.search(r"[^\s()=;]*\Z", text).group(0)
             keys = session.key_names()
             for w in completions(text, keys):

@@ -397,9 +397,9 @@ def complete(session, text: str) -> list[str]:
     c = make_completer(session)
     found = []
     for comp in c.get_completions(Document(text), CompleteEvent(completion_requested=True)):
-        # the completion replaces the unfinished word
-        assert text[len(text) + comp.start_position:] == re.search(r"[^\s()=;]*\Z",
-                                                                   text).group(0)
+        # the completion replaces the unfinished word (a macro name: what follows '<')
+        word = re.search(r"[^\s()=;]*\Z", text).group(0)
+        assert text[len(text) + comp.start_position:] in (word, word.lstrip("<"))
         found.append(comp.text)
     return found
 
@@ -670,3 +670,19 @@ def test_write_coor_counts_as_written(history, tmp_path):
     assert s.model_changed()
     s.run(f'write coor file "{tmp_path / "all.pdb"}"')
     assert not s.model_changed()
+
+
+def test_file_names_complete_after_file_and_macro_calls(tmp_path, monkeypatch):
+    (tmp_path / "model.pdb").write_text("")
+    (tmp_path / "maps").mkdir()
+    (tmp_path / "maps" / "two.ccp4").write_text("")
+    (tmp_path / "my.cmds").write_text("")
+    monkeypatch.chdir(tmp_path)
+    s = new_session()
+    assert complete(s, "read coor file mo") == ["model.pdb"]
+    assert complete(s, "READ COOR FILE ma") == ["maps/"]          # a folder, to go on
+    assert complete(s, "read map 1 file maps/t") == ["maps/two.ccp4"]
+    offered = complete(s, "<re")                # the shipped macros by name
+    assert "refine" in offered and "refine_staged" in offered
+    assert complete(s, "<m") == ["maps/", "my.cmds"]
+    assert complete(s, "read co") == ["coor"]   # keywords as before
