@@ -129,7 +129,7 @@ def _ratio(session, n_params: int) -> str:
 def adp_summary(atoms, mask=None) -> dict:
     """Mean B, the number of anisotropic atoms, and their anisotropy (smallest over largest
     eigenvalue of U): mean and minimum."""
-    from mainpy.refine.adp_params import aniso_rows, b_equivalent
+    from mainpy.refine.adp_params import aniso_rows, b_equivalent, u_eigenvalues
     mask = np.ones(len(atoms), bool) if mask is None else np.asarray(mask, bool)
     if not mask.any():
         raise MainpyError("the selection has no atoms")
@@ -139,13 +139,7 @@ def adp_summary(atoms, mask=None) -> dict:
     out = {"atoms": int(mask.sum()), "mean B": float(b[mask].mean()),
            "anisotropic": int(an.sum())}
     if an.any():
-        u = atoms.aniso[an]
-        m = np.empty((len(u), 3, 3))
-        m[:, 0, 0], m[:, 1, 1], m[:, 2, 2] = u[:, 0], u[:, 1], u[:, 2]
-        m[:, 0, 1] = m[:, 1, 0] = u[:, 3]
-        m[:, 0, 2] = m[:, 2, 0] = u[:, 4]
-        m[:, 1, 2] = m[:, 2, 1] = u[:, 5]
-        w = np.linalg.eigvalsh(m)
+        w = u_eigenvalues(atoms.aniso[an])
         ratio = w[:, 0] / np.maximum(w[:, 2], 1e-12)
         out["anisotropy mean"] = float(ratio.mean())
         out["anisotropy min"] = float(ratio.min())

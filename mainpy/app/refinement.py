@@ -368,16 +368,15 @@ class RefinementRun:
         unchanged to round-off (the data see B_atom + B_scale either way)."""
         import numpy as np
 
-        from mainpy.refine.driver import B_MAX, B_MIN
+        from mainpy.refine.adp_params import (B_MAX, B_MIN, EIGHT_PI2, aniso_rows,
+                                              b_equivalent, smallest_principal_b)
         b = float(getattr(fm.scales, "b_iso", 0.0) or 0.0)
         if abs(b) < 0.5:
             return
-        from mainpy.refine.adp_params import EIGHT_PI2, aniso_rows, b_equivalent
         atoms = self.session.atoms
         moving = self.moving
         an = aniso_rows(atoms) & moving
         if b < 0:       # no atom's B, nor any principal B of a U, goes below B_MIN
-            from mainpy.refine.adp_params import smallest_principal_b
             low = [atoms.b[moving & ~an], smallest_principal_b(atoms.aniso[an])]
             floor = float(np.concatenate(low).min()) if moving.any() else B_MIN
             b = max(b, min(0.0, B_MIN - floor))

@@ -38,13 +38,13 @@ def _refl(session, args):
             _kicked_phase(session, v)
         elif name == "free":
             from mainpy.app.files import make_free_set
-            from mainpy.xtal.reflections import NEW_FREE_FRACTION
+            from mainpy.xtal.reflections import GENERATED_FREE_FRACTION
             refl = session.reflections
             if "missing" in v and refl is not None and refl.test.any():
                 session.echo(f" the data have a test set ({int(refl.test.sum())} "
                              "reflections): kept")
                 continue
-            refl = make_free_set(session, v.get("fraction", NEW_FREE_FRACTION), v.get("seed", 0))
+            refl = make_free_set(session, v.get("fraction", GENERATED_FREE_FRACTION), v.get("seed", 0))
             session.echo(f" {refl.free_note}")
         elif name in ("key", "sele"):
             raise NotBuiltError(f"REFL {name.upper()} is not built yet: {LATER}; "

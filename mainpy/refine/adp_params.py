@@ -43,12 +43,15 @@ def b_equivalent(u: np.ndarray) -> np.ndarray:
     return EIGHT_PI2 * u[:, :3].sum(axis=1) / 3.0
 
 
+def u_eigenvalues(u: np.ndarray) -> np.ndarray:
+    """(k, 3) eigenvalues (ascending, A^2) of each U row (k, 6)."""
+    from mainpy.model.tls import sym_matrix
+    return np.linalg.eigvalsh(sym_matrix(u)) if len(u) else np.zeros((0, 3))
+
+
 def smallest_principal_b(u: np.ndarray) -> np.ndarray:
     """8 pi^2 times the smallest eigenvalue of each U row (k, 6)."""
-    m = np.empty((len(u), 3, 3))
-    for k, (i, j) in enumerate(((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))):
-        m[:, i, j] = m[:, j, i] = u[:, k]
-    return EIGHT_PI2 * np.linalg.eigvalsh(m)[:, 0] if len(u) else np.zeros(0)
+    return EIGHT_PI2 * u_eigenvalues(u)[:, 0]
 
 
 def make_anisotropic(atoms, mask) -> tuple:

@@ -16,7 +16,7 @@ import numpy as np
 
 from mainpy.lbfgs import Lbfgs
 
-from mainpy.refine.adp_params import B_MAX, B_MIN, B_SCALE, AtomAdp  # noqa: F401
+from mainpy.refine.adp_params import AtomAdp
 
 
 @dataclass

@@ -83,7 +83,8 @@ def kick_protocol(atoms, objective, params=("xyz",), moving=None, steps: int = 1
     number in the whole run; ``on_kick(round, amplitude)`` is told of each kick. Returns
     the driver's `RunResult` for the whole run (the model of the last round).
     """
-    from mainpy.refine.driver import B_MIN, Progress, RunResult, minimize, run_between
+    from mainpy.refine.adp_params import B_MIN
+    from mainpy.refine.driver import Progress, RunResult, minimize, run_between
     n = len(atoms)
     moving = np.ones(n, bool) if moving is None else np.asarray(moving, bool)
     round_steps = max(1, int(round_steps))

@@ -56,6 +56,8 @@ import math
 
 import numpy as np
 
+from mainpy.model.tls import sym_matrix, sym_vector
+
 U_TO_B = 8.0 * math.pi ** 2
 
 # --- defaults (esd in A^2; the weight is 1/esd^2) -----------------------------------------
@@ -94,7 +96,6 @@ SCATTER_BLOCK = 32768
 _FROB = np.array([1.0, 1.0, 1.0, 2.0, 2.0, 2.0])
 #: the stored form of the identity matrix
 _EYE6 = np.array([1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
-_IDX33 = np.array([[0, 3, 4], [3, 1, 5], [4, 5, 2]])
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -154,13 +155,12 @@ def _rows(gt: np.ndarray) -> np.ndarray:
 
 def _to33(u6: np.ndarray) -> np.ndarray:
     """(k, 6) stored U -> (k, 3, 3) symmetric matrices."""
-    return u6[:, _IDX33]
+    return sym_matrix(u6)
 
 
 def _from33(m: np.ndarray) -> np.ndarray:
     """(k, 3, 3) symmetric matrices -> (k, 6) stored U."""
-    return np.stack((m[:, 0, 0], m[:, 1, 1], m[:, 2, 2],
-                     m[:, 0, 1], m[:, 0, 2], m[:, 1, 2]), axis=1)
+    return sym_vector(m)
 
 
 def _below(u6: np.ndarray, floor: float) -> np.ndarray:

@@ -103,10 +103,10 @@ class Reflections:
 
 #: REFL FREE GENERATE: the field's usual test-set fraction, and at least this many test
 #: reflections (up to 10 %) where the data have ten times as many
-NEW_FREE_FRACTION, FREE_MIN_COUNT = 0.05, 500
+GENERATED_FREE_FRACTION, FREE_MIN_COUNT = 0.05, 500
 
 
-def generate_free(refl: Reflections, fraction: float = NEW_FREE_FRACTION,
+def generate_free(refl: Reflections, fraction: float = GENERATED_FREE_FRACTION,
                   seed: int = 0) -> Reflections:
     """The reflections with a test set made now: a random ``fraction`` of the unique
     reflections (seeded, so the same data give the same set), at least FREE_MIN_COUNT of
@@ -152,9 +152,9 @@ def _no_cell(cell: gemmi.UnitCell) -> bool:
     return cell.volume <= 1.0 + 1e-6
 
 
-def _read_mtz(path: str, crystal=None) -> gemmi.Mtz:
-    """An MTZ object from an MTZ file or from the first merged block of an mmCIF SF file.
-    ``crystal`` (cell, space group) fills in what a structure-factor mmCIF lacks."""
+def _read_mtz(path: str, crystal=None) -> tuple[gemmi.Mtz, list]:
+    """An MTZ object from an MTZ file or from the first merged block of an mmCIF SF file,
+    and what of ``crystal`` (cell, space group) filled in what the file lacks."""
     if not os.path.exists(path):
         raise InputError(f"reflection file {path} does not exist; check the file name")
     low = path.lower()
@@ -328,7 +328,7 @@ def read_reflections(path, fobs: str | None = None, sigma: str | None = None,
     """Read an MTZ or mmCIF structure-factor file.
 
     ``crystal`` (cell, space group), from the model, stands in for what the file lacks
-    (structure-factor mmCIF files may have neither); ``Reflections.taken_from_model`` says
+    (structure-factor mmCIF files may have neither); ``Reflections.crystal_note`` says
     what was taken.
     Columns are found automatically (amplitudes F/Q first, else intensities J/Q) unless
     given, and their MTZ types are checked. Intensities are converted to amplitudes by
