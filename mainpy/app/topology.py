@@ -38,8 +38,10 @@ def define_topology(session) -> tuple[str, list[str]]:
             f"{c['torsion']} torsions, {c['chiral']} chiral volumes, {c['plane']} planes")
     if energy.ncs is not None:
         copies = "; ".join(f"{a} ~ {b} ({n} atoms)" for (a, b), n in energy.ncs.groups)
-        what += (f"\n NCS: copies {copies}: {len(energy.ncs)} local distances restrained "
-                 "(ener ncs off leaves the copies free)")
+        on = session.ener.get("ncs", {}).get("on", False)
+        what += (f"\n NCS: copies {copies}: {len(energy.ncs)} local distances "
+                 + ("restrained (ener ncs off leaves the copies free)" if on else
+                    "found, not restrained (ener ncs on restrains them)"))
     return what, list(dict.fromkeys(lib.messages + r.messages))
 
 
