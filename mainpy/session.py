@@ -177,6 +177,8 @@ STATE: tuple[Field, ...] = (
     Field("restraints", lambda: None, OBJECT, "DEFINE ... BY TOPO: restraint arrays"),
     Field("energy", lambda: None, OBJECT, "the restraint energy of those restraints"),
     Field("ener", default_terms, TABLE, "ENER: each term's on/off, scale, map, target"),
+    Field("hydrogens", lambda: "riding", VALUE,
+          "HYDROGEN RIDING|FREE: hydrogens ride on their parents in refinement, or are atoms"),
     Field("data_weight", lambda: None, VALUE, "(data terms, weight) of the last run"),
     Field("model_mark", lambda: None, VALUE,
           "the model's print (as the fingerprint sees it) when it was last read or "

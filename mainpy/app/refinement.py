@@ -161,6 +161,7 @@ class RefinementRun:
             self.phase_steps = ROUND_STEPS
         self.adp = self._adp_model() if "b" in settings.params else None
         self.objective = build_objective(session)
+        self.riding = self._riding() if settings.bodies is None else None
         rpart = self.objective.part("restraints")
         if getattr(self.adp, "kind", None) == "tls" and rpart is not None:
             rpart.target.iso_rows = self.adp.member_of >= 0   # restrained on B_eq
@@ -192,6 +193,14 @@ class RefinementRun:
         if line:
             self.session.echo(line)
         return factory
+
+    def _riding(self):
+        """Riding hydrogens of the run (mainpy.app.hydrogens), said in one line."""
+        from mainpy.app.hydrogens import riding
+        r, line = riding(self.session, self.moving)
+        if line:
+            self.session.echo(line)
+        return r
 
     def describe(self) -> str:
         s = self.s
@@ -311,7 +320,8 @@ class RefinementRun:
             if s.kick is None:
                 result = minimize(session.atoms, self.objective, s.params, self.moving,
                                   s.steps, s.method, segment=segment, on_step=self._on_step,
-                                  between=self._between, bodies=s.bodies, adp=self.adp)
+                                  between=self._between, bodies=s.bodies, adp=self.adp,
+                                  riding=self.riding)
             else:
                 from mainpy.refine.kick_protocol import kick_protocol
                 k = s.kick
@@ -322,7 +332,8 @@ class RefinementRun:
                                        s.steps, k.amplitude, k.law, k.seed,
                                        round_steps=self.phase_steps, method=s.method,
                                        on_step=self._on_step, between=self._between,
-                                       on_kick=self._on_kick, adp=self.adp)
+                                       on_kick=self._on_kick, adp=self.adp,
+                                       riding=self.riding)
         if self._converged and result.reason == "gain":
             result.reason, result.message = "converged", self._converged
         session.model.atoms = result.atoms

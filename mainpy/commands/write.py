@@ -9,10 +9,16 @@ def _write_coor(session, args):
     fmt = "pdb" if "pdb" in args else "cif" if "cif" in args else None
     mask = session.select(args["sele"]) if "sele" in args else None
     aniso = args.get("aniso", "on") == "on"
+    no_h = args.get("hydrogens", "on") == "off"
+    if no_h:
+        from mainpy.refine.riding import is_hydrogen
+        keep = ~is_hydrogen(session.atoms)
+        mask = keep if mask is None else mask & keep
     n = write_model(session, args["file"], fmt, mask, aniso=aniso)
-    session.model_written(mask)
+    session.model_written(None if no_h and "sele" not in args else mask)
     session.echo(f" {n} atoms written to {args['file']}"
-                 + ("" if aniso else " (B_eq only, no ANISOU)"))
+                 + ("" if aniso else " (B_eq only, no ANISOU)")
+                 + (" (no hydrogens)" if no_h else ""))
 
 
 command("write", "coor", help="write the model (PDB or mmCIF, from the name or PDB|CIF)",
@@ -21,10 +27,13 @@ command("write", "coor", help="write the model (PDB or mmCIF, from the name or P
                  Clause("aniso", (Choice(*ON_OFF, name="state"),),
                         help="ANISOU records of anisotropic atoms (default on; OFF writes "
                              "B_eq alone, TLS groups staying in the header)"),
+                 Clause("hydrogens", (Choice(*ON_OFF, name="hstate"),),
+                        help="hydrogens in the file (default on; OFF leaves them out)"),
                  Sele(help="write only these atoms")),
         needs=(("file",),), exclusive=(("pdb", "cif"),), action=_write_coor,
         examples=("write coor file refined.pdb", "write coor file part.cif sele segm name A end",
-                  "write coor file refined_b.pdb aniso off"))
+                  "write coor file refined_b.pdb aniso off",
+                  "write coor file refined.pdb hydrogens off"))
 
 def _write_map(session, args):
     from mainpy.app.maps import get_map

@@ -96,10 +96,20 @@ class Packer:
     translation) with `bodies`; b: the ADP model's variables (`adp(atoms, rows)`, one of
     mainpy.refine.adp_params: by default each atom's B or U); occ: 1 per occupancy
     group, the second conformer of a two-conformer residue following the first.
+    `riding` (mainpy.refine.riding.Riding): hydrogens that follow their parents are no
+    variables; their gradient is folded onto the parents (not with rigid bodies, whose
+    hydrogens turn with the body).
     """
 
-    def __init__(self, atoms, params, moving, bodies=None, adp=None):
+    def __init__(self, atoms, params, moving, bodies=None, adp=None, riding=None):
         self.params = tuple(p for p in ("xyz", "b", "occ") if p in params)  # xyz first
+        self.riding = riding if bodies is None else None
+        self.base = atoms
+        if self.riding is not None:
+            self.riders = self.riding.riders(moving)
+            moving = np.asarray(moving, bool) & ~self.riding.riding_mask()
+        else:
+            self.riders = np.zeros(0, np.int64)
         self.idx = np.flatnonzero(moving)
         self.n = len(self.idx)
         self.adp = (adp or AtomAdp)(atoms, self.idx) if "b" in self.params else None
@@ -188,9 +198,14 @@ class Packer:
                         occ[self.groups[b]] = self.totals[g] - x[k + j]
                 arrays["occ"] = occ
                 k += len(self.free_groups)
-        return atoms.replace(**arrays)
+        new = atoms.replace(**arrays)
+        if len(self.riders):
+            new = new.replace(**self.riding.ride(new, self.base, self.riders, self.params))
+        return new
 
     def gradient(self, grad: dict, x=None) -> np.ndarray:
+        if len(self.riders):
+            grad = self.riding.fold(grad, self.base, self.riders)
         parts = []
         for p in self.params:
             if p == "xyz":
@@ -262,14 +277,15 @@ class Packer:
 
 def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
              method: str = "lbfgs", segment: int | None = None, on_step=None,
-             between=None, bodies=None, adp=None) -> RunResult:
+             between=None, bodies=None, adp=None, riding=None) -> RunResult:
     """Minimize the objective over `params` of the `moving` atoms for `steps` steps.
 
     on_step(Progress) -> True stops after this step; between(atoms) runs between
     segments (and may change the objective). `bodies` (lists of atom rows) makes the
     coordinates move as rigid bodies; `adp(atoms, rows)` makes the ADP model of B-VALUES
-    (mainpy.refine.adp_params; each atom's B or U by default). Returns the final atoms
-    and why it ended.
+    (mainpy.refine.adp_params; each atom's B or U by default); `riding`
+    (mainpy.refine.riding.Riding) makes hydrogens ride on their parents, placed anew at
+    the start of every segment. Returns the final atoms and why it ended.
     """
     n = len(atoms)
     moving = np.ones(n, bool) if moving is None else np.asarray(moving, bool)
@@ -278,13 +294,18 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
         result.reason, result.message = "converged", "nothing to move"
         return result
     segment = segment or steps
+    if riding is not None and not (moving & ~riding.riding_mask()).any():
+        riding = None           # only hydrogens move: they are refined themselves
     current = atoms
     step = 0
     while step < steps:
         seg_steps = min(segment, steps - step)
+        if riding is not None and riding.place is not None and bodies is None \
+                and "xyz" in params:
+            current = riding.place(current)
         best = {"f": np.inf, "atoms": current}
         base = current
-        pk = Packer(current, params, moving, bodies, adp)
+        pk = Packer(current, params, moving, bodies, adp, riding)
         tparams = pk.target_params
         count = {"n": 0}
 

@@ -75,12 +75,14 @@ def kick_atoms(atoms, moving: np.ndarray, r: float, seed=None, b_values: bool = 
 def kick_protocol(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
                   amplitude: float = 0.5, law: str = "linear", seed=None,
                   round_steps: int = ROUND_STEPS, method: str = "lbfgs", on_step=None,
-                  between=None, on_kick=None, b_per_a: float = B_PER_A, adp=None):
+                  between=None, on_kick=None, b_per_a: float = B_PER_A, adp=None,
+                  riding=None):
     """Kick, minimize ``round_steps`` steps, repeat with falling amplitude, ``steps`` in all.
 
     ``between(atoms)`` runs after every round but the last (re-phasing, the phase macro,
     re-weighting) and may return a reason to stop; ``on_step`` sees every step with its
-    number in the whole run; ``on_kick(round, amplitude)`` is told of each kick. Returns
+    number in the whole run; ``on_kick(round, amplitude)`` is told of each kick; riding
+    hydrogens (`riding`) are placed again after each kick. Returns
     the driver's `RunResult` for the whole run (the model of the last round).
     """
     from mainpy.refine.adp_params import B_MIN
@@ -108,7 +110,8 @@ def kick_protocol(atoms, objective, params=("xyz",), moving=None, steps: int = 1
 
         n_k = min(round_steps, steps - done)
         res = minimize(current, objective, params, moving, n_k, method, segment=n_k,
-                       on_step=shifted if on_step is not None else None, adp=adp)
+                       on_step=shifted if on_step is not None else None, adp=adp,
+                       riding=riding)
         current = res.atoms
         result.adp_state = res.adp_state or result.adp_state
         done += max(res.steps, 0)

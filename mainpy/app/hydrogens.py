@@ -1,0 +1,129 @@
+"""Hydrogens of the session's model: added from the monomer library, removed, and riding on
+their parents in refinement (HYDROGEN ADD | REMOVE | RIDING | FREE)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from mainpy.errors import ScienceError
+
+
+def count(session) -> int:
+    from mainpy.refine.riding import is_hydrogen
+    return int(is_hydrogen(session.atoms).sum()) if session.model is not None else 0
+
+
+def _key(ch, res, at) -> tuple:
+    return (ch.name, res.seqid.num, res.seqid.icode, res.name, at.name, at.altloc)
+
+
+def add(session, mask=None) -> str:
+    """Hydrogens at their ideal places (the monomer library's X-H distances to the
+    electron cloud, as X-ray refinement wants) on every residue with a dictionary but
+    waters; those already in the model keep their coordinates, B and occupancy. The new
+    ones take their parent's B times the riding factor. ``mask``: only residues with a
+    selected atom get new hydrogens. Returns what was done."""
+    import gemmi
+
+    from mainpy.app.topology import load_library
+    from mainpy.model.atoms import from_structure
+    from mainpy.model.model import Model
+    from mainpy.refine.riding import H_B_FACTOR
+    model = session.need_model()
+    lib = load_library(session)
+    old = model.synced_structure()
+    keep = {}
+    for ch in old[0]:
+        for res in ch:
+            for at in res:
+                if at.is_hydrogen():
+                    keep[_key(ch, res, at)] = (at.pos, at.b_iso, at.occ, at.aniso)
+    chosen = None
+    if mask is not None:
+        atoms = session.atoms
+        chosen = {(str(atoms.chain[i]), int(atoms.resseq[i]), str(atoms.icode[i]).strip())
+                  for i in np.flatnonzero(mask)}
+    st = old.clone()
+    st.setup_entities()
+    log = io.StringIO()
+    try:
+        gemmi.prepare_topology(st, lib.monlib, model_index=0,
+                               h_change=gemmi.HydrogenChange.ReAddButWater,
+                               reorder=True, warnings=log, ignore_unknown_links=True)
+    except (RuntimeError, ValueError) as exc:
+        raise ScienceError(f"cannot add hydrogens: {exc}") from None
+    added = 0
+    for ch in st[0]:
+        for res in ch:
+            rkey = (ch.name, res.seqid.num, res.seqid.icode.strip())
+            for k in range(len(res) - 1, -1, -1):
+                at = res[k]
+                if not at.is_hydrogen():
+                    continue
+                was = keep.get(_key(ch, res, at))
+                if was is not None:
+                    at.pos, at.b_iso, at.occ, at.aniso = was
+                elif chosen is not None and rkey not in chosen:
+                    del res[k]
+                else:
+                    at.b_iso *= H_B_FACTOR
+                    added += 1
+    kept = sum(1 for ch in st[0] for r in ch for a in r if a.is_hydrogen()) - added
+    gone = len(keep) - kept
+    atoms = from_structure(st)
+    _install(session, Model(atoms, st, model.path))
+    out = f" {added} hydrogens added (riding on their parents in refinement)"
+    if keep:
+        out += f"; {kept} present kept"
+    if gone > 0:
+        out += f"; {gone} present hydrogens the dictionaries do not name were removed"
+    return out
+
+
+def remove(session, mask=None) -> str:
+    """Remove hydrogens (the selected ones, or all); returns what was done."""
+    from mainpy.model.model import Model, subset_structure
+    from mainpy.model.atoms import from_structure
+    from mainpy.refine.riding import is_hydrogen
+    model = session.need_model()
+    hyd = is_hydrogen(model.atoms)
+    if mask is not None:
+        hyd &= mask
+    n = int(hyd.sum())
+    if n == 0:
+        return " no hydrogens to remove"
+    st = subset_structure(model, ~hyd)
+    _install(session, Model(from_structure(st), st, model.path))
+    return f" {n} hydrogens removed"
+
+
+def _install(session, new) -> None:
+    """The new model with the session's keys, TLS groups and data; the topology is made
+    again by the next run (DEFINE); the model counts as changed until written."""
+    tls = session.tls
+    session.set_model(new)
+    session.tls = tls
+    session.model_mark = None
+
+
+def riding(session, moving):
+    """The run's riding hydrogens (mainpy.refine.riding.Riding) and the line that says
+    so, or (None, "") when there are none or HYDROGEN FREE refines them as atoms."""
+    from mainpy.refine.riding import Riding, is_hydrogen, parents, place_by_restraints
+    atoms = session.atoms
+    hyd = is_hydrogen(atoms)
+    if not hyd.any() or session.energy is None:
+        return None, ""
+    if session.hydrogens == "free":
+        return None, f" {int(hyd.sum())} hydrogens refined as free atoms (HYDROGEN FREE)"
+    parent = parents(atoms, session.restraints.bond_idx)
+    r = Riding(parent, place_by_restraints(session.energy))
+    n = len(r.riders(moving))
+    if n == 0:
+        return None, ""
+    orphans = int((hyd & (parent < 0)).sum())
+    return r, (f" {n} hydrogens ride on their parents (placed by their restraints every "
+               "segment)" + (f"; {orphans} bonded to no heavy atom refine as atoms"
+                             if orphans else ""))

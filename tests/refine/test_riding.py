@@ -1,0 +1,152 @@
+"""Riding hydrogens: the parents found from the restraints, the minimizer's vector without
+the H, and the gradient folded onto the parents against central differences of the X-ray
+target plus restraints through the vector (positions, B of isotropic and anisotropic
+parents, occupancies)."""
+
+from types import SimpleNamespace
+
+import gemmi
+import numpy as np
+import pytest
+
+from mainpy.model.atoms import from_structure
+from mainpy.refine import adp_params as ap
+from mainpy.refine.driver import Packer, minimize
+from mainpy.refine.objective import Objective, Part, RestraintTarget
+from mainpy.refine.riding import H_B_FACTOR, Riding, is_hydrogen, parents
+from mainpy.restraints.energy import Energy
+from mainpy.restraints.monlib import load_monlib
+from mainpy.restraints.topology import build_restraints
+
+
+@pytest.fixture(scope="module")
+def aba_h(data, monlib_dir):
+    """1aba with hydrogens placed by gemmi, its restraints and its ML X-ray target."""
+    from mainpy.targets.xray import xray_target
+    from mainpy.xtal.fmodel import Fmodel
+    from mainpy.xtal.reflections import read_reflections
+    st = gemmi.read_structure(str(data("xtal/1aba/1aba.pdb")))
+    st.setup_entities()
+    lib = load_monlib(st[0].get_all_residue_names(), str(monlib_dir))
+    gemmi.prepare_topology(st, lib.monlib, h_change=gemmi.HydrogenChange.ReAddButWater,
+                           ignore_unknown_links=True)
+    atoms = from_structure(st)
+    r = build_restraints(st, lib)
+    refl = read_reflections(str(data("xtal/1aba/1aba.mtz")))
+    return SimpleNamespace(atoms=atoms, restraints=r,
+                           energy=Energy(r, atoms, st.cell, st.find_spacegroup()),
+                           xray=xray_target("ml", Fmodel(refl, atoms), single=False))
+
+
+def test_parents_are_the_bonded_heavy_atoms(aba_h):
+    atoms = aba_h.atoms
+    par = parents(atoms, aba_h.restraints.bond_idx)
+    hyd = is_hydrogen(atoms)
+    assert hyd.sum() > 700
+    assert (par[hyd] >= 0).all() and (par[~hyd] == -1).all()
+    assert not is_hydrogen(atoms)[par[hyd]].any()
+    d = np.linalg.norm(atoms.xyz[hyd] - atoms.xyz[par[hyd]], axis=1)
+    assert 0.8 < d.min() and d.max() < 1.15          # X-H to the electron cloud
+    same_res = atoms.residue_index[hyd] == atoms.residue_index[par[hyd]]
+    assert same_res.all()
+
+
+def _fd(pk, objective, atoms, picks, h):
+    x0 = pk.pack(atoms)
+    ev = objective.evaluate(pk.unpack(x0, atoms), pk.target_params)
+    g = pk.gradient(ev.grad, x0)
+
+    def f(x):
+        return objective.evaluate(pk.unpack(x, atoms), pk.target_params).total
+    worst = 0.0
+    for k in picks:
+        xp, xm = x0.copy(), x0.copy()
+        xp[k] += h
+        xm[k] -= h
+        fd = (f(xp) - f(xm)) / (2 * h)
+        worst = max(worst, abs(g[k] - fd) / max(abs(fd), 1e-2))
+    return worst
+
+
+def _parent_vars(pk, atoms, par, hyd, n, seed):
+    """Vector indices of `n` heavy atoms that carry hydrogens: xyz and B entries."""
+    rng = np.random.default_rng(seed)
+    carriers = np.unique(par[hyd])
+    pos = {row: k for k, row in enumerate(pk.idx)}
+    rows = rng.choice(carriers, n, replace=False)
+    return rows, [3 * pos[r] + c for r in rows for c in range(3)], [pos[r] for r in rows]
+
+
+def test_riding_gradient_against_differences(aba_h):
+    """Value and gradient of restraints + ML X-ray target through the vector of the
+    heavy atoms, the H riding (translation, B = 1.2 B_parent or B_eq, occupancy)."""
+    atoms = aba_h.atoms
+    hyd = is_hydrogen(atoms)
+    par = parents(atoms, aba_h.restraints.bond_idx)
+    # some parents anisotropic: the riders take 1.2 B_eq and pass dE/dB to their U
+    carriers = np.unique(par[hyd])
+    an = np.zeros(len(atoms), bool)
+    an[carriers[::3]] = True
+    atoms, _ = ap.make_anisotropic(atoms, an)
+    riding = Riding(par)
+    objective = Objective([Part("restraints", 1.0, RestraintTarget(aba_h.energy)),
+                           Part("xray", 0.5, aba_h.xray)])
+    pk = Packer(atoms, ("xyz", "b"), np.ones(len(atoms), bool), riding=riding)
+    assert pk.n == int((~hyd).sum())                 # the H are no variables
+    x = pk.pack(atoms)
+    new = pk.unpack(x, atoms)
+    rows = np.flatnonzero(hyd)
+    beq = np.where(new.aniso[par[rows]].any(axis=1), ap.b_equivalent(new.aniso[par[rows]]),
+                   new.b[par[rows]])
+    assert np.allclose(new.b[rows], H_B_FACTOR * beq)
+    assert not new.aniso[rows].any()
+    prow, xyz_k, _ = _parent_vars(pk, atoms, par, hyd, 4, 1)
+    assert _fd(pk, objective, atoms, xyz_k, 1e-5) < 1e-4
+    # B: the entries of isotropic and anisotropic parents (U's diagonal carries dB_eq)
+    start = 3 * pk.n
+    rng = np.random.default_rng(2)
+    b_k = list(start + rng.choice(pk.adp.n, 10, replace=False))
+    assert _fd(pk, objective, atoms, b_k, 1e-4) < 1e-4
+    # a shifted parent moves its H by the same vector
+    moved = x.copy()
+    moved[xyz_k[:3]] += (0.1, -0.2, 0.05)
+    after = pk.unpack(moved, atoms)
+    kids = rows[par[rows] == prow[0]]
+    assert len(kids) and np.allclose(after.xyz[kids] - atoms.xyz[kids], (0.1, -0.2, 0.05))
+
+
+def test_riding_occupancy_gradient(aba_h):
+    atoms = aba_h.atoms
+    par = parents(atoms, aba_h.restraints.bond_idx)
+    objective = Objective([Part("xray", 1.0, aba_h.xray)])
+    atoms = atoms.replace(occ=np.full(len(atoms), 0.9))
+    pk = Packer(atoms, ("occ",), np.ones(len(atoms), bool), riding=Riding(par))
+    x = pk.pack(atoms)
+    hyd = is_hydrogen(atoms)
+    heavy_only = Packer(atoms, ("occ",), ~hyd)         # the groups of the heavy atoms
+    assert len(x) == len(heavy_only.pack(atoms)) and len(x) >= atoms.n_residues
+    new = pk.unpack(x + 0.05, atoms)
+    assert np.allclose(new.occ[hyd], new.occ[par[hyd]])
+    assert _fd(pk, objective, atoms, range(0, len(x), 9), 1e-5) < 1e-4
+
+
+def test_minimize_keeps_riding_geometry(aba_h):
+    """A run with riding H: their X-H distances stay those of the restraints (placed
+    each segment), their B follow the parents, the restraint energy falls."""
+    from mainpy.model.perturb import kick_coordinates
+    from mainpy.refine.riding import place_by_restraints
+    atoms = aba_h.atoms
+    hyd = is_hydrogen(atoms)
+    par = parents(atoms, aba_h.restraints.bond_idx)
+    start = atoms.replace(xyz=kick_coordinates(atoms.xyz, ~hyd, 0.3, 5, "uniform"))
+    energy = aba_h.energy
+    objective = Objective([Part("restraints", 1.0, RestraintTarget(energy))])
+    res = minimize(start, objective, ("xyz", "b"), steps=40, segment=20,
+                   riding=Riding(par, place_by_restraints(energy)))
+    out = res.atoms
+    d0 = np.linalg.norm(atoms.xyz[hyd] - atoms.xyz[par[hyd]], axis=1)
+    d1 = np.linalg.norm(out.xyz[hyd] - out.xyz[par[hyd]], axis=1)
+    assert np.abs(d1 - d0).max() < 0.03
+    assert np.allclose(out.b[hyd], H_B_FACTOR * out.b[par[hyd]])
+    e0 = energy.evaluate(start.xyz).total
+    assert energy.evaluate(out.xyz).total < 0.2 * e0
