@@ -169,5 +169,6 @@ class RunHistory:
             out.append(f" {r.step:6d} {f(r.total, '12.6g'):>12} {f(r.r_work, '7.4f'):>7} "
                        f"{f(r.r_free, '7.4f'):>7} {f(r.rmsd_bonds, '7.4f'):>7} "
                        f"{f(r.rmsd_angles, '7.3f'):>7} {f(r.weight, '9.4g'):>9}"
-                       + ("  re-phased" if r.fresh and r.step else ""))
+                       + ("" if not (r.fresh and r.step) else
+                          "  final" if i == len(self.rows) - 1 else "  re-phased"))
         return out
