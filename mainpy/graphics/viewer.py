@@ -252,12 +252,13 @@ class Viewer:
             self.n_segments = 0
             return
         level = level_value(grid, st.level)
-        key = (grid, level, tuple(self.center))
+        half = st.radius or DEFAULT_HALF
+        key = (grid, level, tuple(self.center), half)
         if not force and self._contoured is not None and self._contoured[0] is grid \
-                and self._contoured[1] == level and self._contoured[2] == key[2]:
+                and self._contoured[1:] == key[1:]:
             return
         self._contoured = key
-        verts, segs = contour_box(grid, self.center, st.level, DEFAULT_HALF)
+        verts, segs = contour_box(grid, self.center, st.level, half)
         self.n_segments = len(segs)
         if len(segs) == 0:
             _show(self.mesh, False)

@@ -80,3 +80,26 @@ def test_mesh_covers_the_model(data, offscreen_app, entry, where, elsewhere):
         assert in_space >= 0.8 and on_screen >= 0.8
     finally:
         graphics(s).close()
+
+
+def test_radius_sets_the_box(make_session, offscreen_app):
+    s = make_session(with_map=True)
+    graphics(s).open(app=offscreen_app, show=False)
+    try:
+        s.run("image map 1 level 1.0; image center sele resi numb 40 end")
+        extent = {}
+        for r in (5.0, 12.0):
+            res = s.run(f"image map 1 radius {r:g}")
+            assert f"half-width {r:g} A" in res.text
+            v = graphics(s).window
+            v.render()
+            d = np.abs(np.asarray(v.mesh.pos, float) - v.center)
+            # the box covers centre +- r (whole grid cells): vertices up to r plus a
+            # grid step (1aba's map: < 0.6 A) along each axis, and near that far
+            extent[r] = d.max(axis=0)
+            assert (extent[r] < r + 1.0).all() and (extent[r] > r - 1.0).all()
+        with pytest.raises(Exception, match="RADIUS must be above 0"):
+            s.run("image map 1 radius 0")
+        assert graphics(s).settings.radius == 12.0        # kept as it was
+    finally:
+        graphics(s).close()
