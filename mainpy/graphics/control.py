@@ -31,6 +31,7 @@ class ImageSettings:
     level: float = 1.0            # contour level in sigma
     center: tuple | None = None   # centre (A); None: centre of the shown atoms
     radius: float | None = None   # half-width (A) of the contoured box; None: contour's default
+    difference: bool = False      # a difference map: +level green, -level red
 
 
 class Graphics:
@@ -215,7 +216,8 @@ def describe(session, g: Graphics) -> str:
     where = "centre of the shown atoms" if st.center is None else \
         "centre ({:.2f} {:.2f} {:.2f})".format(*st.center)
     mp = "no map" if st.map is None else f"map {st.map} at {st.level:g} sigma" + \
-        ("" if st.radius is None else f" within {st.radius:g} A")
+        ("" if st.radius is None else f" within {st.radius:g} A") + \
+        (" (+/- as a difference map)" if st.difference else "")
     return f"window {'open' if g.is_open else 'closed'}; {shown}; {mp}; {where}"
 
 

@@ -45,6 +45,9 @@ DEFAULT_COLOR = (1.00, 0.30, 1.00)
 #: colour of the unit-cell box and of the map mesh
 CELL_COLOR = (0.55, 0.55, 0.55)
 MAP_COLOR = (0.35, 0.65, 0.95)
+#: a difference map's mesh at +level and -level (Coot's green and red)
+DIFF_PLUS_COLOR = (0.2, 0.85, 0.2)
+DIFF_MINUS_COLOR = (0.95, 0.25, 0.25)
 
 
 def element_colors(element: np.ndarray) -> np.ndarray:

@@ -138,12 +138,16 @@ class Viewer:
                                        connect=np.zeros((1, 2), np.uint32),
                                        color=drawn.MAP_COLOR + (1.0,), width=1.0, method="gl",
                                        parent=self.view.scene)
+        self.mesh_minus = scene.visuals.Line(pos=np.zeros((2, 3), np.float32),
+                                             connect=np.zeros((1, 2), np.uint32),
+                                             color=drawn.DIFF_MINUS_COLOR + (1.0,), width=1.0,
+                                             method="gl", parent=self.view.scene)
         self.sticks = scene.visuals.Line(pos=np.zeros((2, 3), np.float32), connect="segments",
                                          width=STICK_WIDTH, method="gl",
                                          parent=self.view.scene)
         self.balls = scene.visuals.Markers(parent=self.view.scene)
         self.balls.set_gl_state("translucent", depth_test=True)
-        for v in (self.cell, self.mesh, self.sticks, self.balls):
+        for v in (self.cell, self.mesh, self.mesh_minus, self.sticks, self.balls):
             v.visible = False
             v.attach(DepthCue(_depth_of_centre(SLAB) - 0.05))
         # what the scene was made from (identities), to know what must be redone
@@ -248,23 +252,35 @@ class Viewer:
         self.camera.wheel_zooms = grid is None      # with a map the wheel sets the level
         if grid is None:
             _show(self.mesh, False)
+            _show(self.mesh_minus, False)
             self._contoured = None
             self.n_segments = 0
             return
         level = level_value(grid, st.level)
         half = st.radius or DEFAULT_HALF
-        key = (grid, level, tuple(self.center), half)
+        key = (grid, level, tuple(self.center), half, st.difference)
         if not force and self._contoured is not None and self._contoured[0] is grid \
                 and self._contoured[1:] == key[1:]:
             return
         self._contoured = key
         verts, segs = contour_box(grid, self.center, st.level, half)
         self.n_segments = len(segs)
+        colour = drawn.DIFF_PLUS_COLOR if st.difference else drawn.MAP_COLOR
+        self._set_mesh(self.mesh, verts, segs, colour)
+        if st.difference:      # the same box at -level: where the model has too much
+            verts, segs = contour_box(grid, self.center, -st.level, half)
+            self.n_segments += len(segs)
+            self._set_mesh(self.mesh_minus, verts, segs, drawn.DIFF_MINUS_COLOR)
+        else:
+            _show(self.mesh_minus, False)
+
+    @staticmethod
+    def _set_mesh(visual, verts, segs, colour) -> None:
         if len(segs) == 0:
-            _show(self.mesh, False)
+            _show(visual, False)
             return
-        self.mesh.set_data(pos=verts, connect=segs.astype(np.uint32))
-        _show(self.mesh, True)
+        visual.set_data(pos=verts, connect=segs.astype(np.uint32), color=colour + (1.0,))
+        _show(visual, True)
 
     # ------------------------------------------------------------------ events
     def _on_key(self, event):

@@ -103,3 +103,41 @@ def test_radius_sets_the_box(make_session, offscreen_app):
         assert graphics(s).settings.radius == 12.0        # kept as it was
     finally:
         graphics(s).close()
+
+
+def test_difference_map_in_two_colours(make_session, offscreen_app, tmp_path):
+    s = make_session(with_map=True)
+    s.run("refl phase; make map 2 mfodfc")
+    graphics(s).open(app=offscreen_app, show=False)
+    try:
+        res = s.run("image map 2 level 3 difference on; image center sele resi numb 40 end")
+        assert "-3 sigma" in res.text
+        v = graphics(s).window
+        out = tmp_path / "diff.png"
+        s.run(f"image save {out}")
+        grid = s.maps[2]
+        a = np.asarray(grid)
+        mean, sd = a.mean(), a.std()
+        for visual, sign in ((v.mesh, 1), (v.mesh_minus, -1)):
+            assert visual.visible
+            pos = np.asarray(visual.pos, float)
+            assert len(pos) > 20
+            # the vertices lie on the map's +3 and -3 sigma surfaces (the map read
+            # back by gemmi's interpolation at the vertices, through the periodic cell)
+            vals = np.array([grid.interpolate_value(gemmi.Position(*p)) for p in pos])
+            assert np.median(np.abs((vals - mean) / sd - 3 * sign)) < 0.3
+        from vispy.io import read_png
+
+        def reds_and_greens(path):
+            img = read_png(str(path))[..., :3].astype(int)
+            r, g, b = img[..., 0], img[..., 1], img[..., 2]
+            return (((r > 100) & (g < r // 2) & (b < r // 2)).sum(),
+                    ((g > 100) & (r < g // 2) & (b < g // 2)).sum())
+        red_on, green_on = reds_and_greens(out)
+        s.run(f"image difference off save {tmp_path / 'plain.png'}")
+        assert not v.mesh_minus.visible
+        red_off, green_off = reds_and_greens(tmp_path / "plain.png")
+        # oxygens are red either way: the -3 sigma mesh adds red, the +3 sigma one green
+        assert red_on > red_off + 200 and green_on > green_off + 200
+    finally:
+        graphics(s).close()
