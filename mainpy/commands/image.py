@@ -28,6 +28,8 @@ def _image(session, args):
         new.level = float(args["level"])
     if "difference" in args:
         new.difference = args["difference"] == "on"
+    if "symmetry" in args:
+        new.symmetry = args["symmetry"] == "on"
     if "radius" in args:
         r = float(args["radius"])
         if not 0 < r <= MAX_RADIUS:
@@ -75,6 +77,9 @@ command("image", help="the graphics window: on/off, what it shows, its centre, p
                  Clause("difference", (Choice(*ON_OFF, name="state"),),
                         help="draw the map as a difference map: +level green, -level red "
                              "(default off)"),
+                 Clause("symmetry", (Choice(*ON_OFF, name="state"),),
+                        help="draw the crystal's other copies (symmetry operators and "
+                             "lattice translations) within the radius (default off)"),
                  Clause("radius", (Real("r"),),
                         help="the map is contoured in a box of half-width r A around the "
                              "centre (default 10, at most 30)"),
@@ -93,5 +98,6 @@ command("image", help="the graphics window: on/off, what it shows, its centre, p
                 "works without a display through EGL or OSMesa (Mesa's software OpenGL).\n"
                 "IMAGE alone tells what the window shows.",
         examples=("image on", "image map 1 level 1.0", "image map 1 radius 6",
+                  "image symmetry on",
                   "image map 2 level 3 difference on", "image center sele resi numb 5 end",
                   "image show sele segm name A end", "image save picture.png", "image off"))

@@ -32,6 +32,7 @@ class ImageSettings:
     center: tuple | None = None   # centre (A); None: centre of the shown atoms
     radius: float | None = None   # half-width (A) of the contoured box; None: contour's default
     difference: bool = False      # a difference map: +level green, -level red
+    symmetry: bool = False        # draw the symmetry mates within the radius
 
 
 class Graphics:
@@ -217,7 +218,8 @@ def describe(session, g: Graphics) -> str:
         "centre ({:.2f} {:.2f} {:.2f})".format(*st.center)
     mp = "no map" if st.map is None else f"map {st.map} at {st.level:g} sigma" + \
         ("" if st.radius is None else f" within {st.radius:g} A") + \
-        (" (+/- as a difference map)" if st.difference else "")
+        (" (+/- as a difference map)" if st.difference else "") + \
+        ("; symmetry mates shown" if st.symmetry else "")
     return f"window {'open' if g.is_open else 'closed'}; {shown}; {mp}; {where}"
 
 

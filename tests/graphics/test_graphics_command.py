@@ -16,7 +16,8 @@ def test_image_is_a_real_command():
     assert cmd.action is not None and not cmd.pending
     assert "not built yet" not in cmd.help_text()
     assert [c.keyword for c in cmd.clauses] == ["on", "off", "show", "map", "level",
-                                                "difference", "radius", "center", "save"]
+                                                "difference", "symmetry", "radius", "center",
+                                                "save"]
 
 
 def test_startup_does_not_import_vispy():

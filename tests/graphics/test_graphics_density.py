@@ -141,3 +141,35 @@ def test_difference_map_in_two_colours(make_session, offscreen_app, tmp_path):
         assert red_on > red_off + 200 and green_on > green_off + 200
     finally:
         graphics(s).close()
+
+
+def test_symmetry_mates_are_the_crystals_copies(make_session, offscreen_app):
+    s = make_session()
+    graphics(s).open(app=offscreen_app, show=False)
+    try:
+        s.run("image center sele resi numb 40 end radius 12 symmetry on")
+        v = graphics(s).window
+        v.render()
+        assert v.mates.visible and v.n_mate_atoms > 50
+        # gemmi's neighbour search over all symmetry images and lattice translations:
+        # the atoms of other copies (not the model's own position) within the radius
+        st = s.model.synced_structure()
+        st.setup_entities()
+        ns = gemmi.NeighborSearch(st[0], st.cell, 6).populate()
+        c = gemmi.Position(*v.center)
+        want = 0
+        for mark in ns.find_atoms(c, "\0", radius=12):
+            p = st.cell.find_nearest_pbc_position(c, mark.pos, 0)   # the translate nearest c
+            if p.dist(c) < 12 and p.dist(mark.to_cra(st[0]).atom.pos) > 0.01:
+                want += 1
+        assert v.n_mate_atoms == want
+        # the sticks drawn join the copies' atoms: every segment end is within a bond
+        # length of a copy's atom inside the radius
+        pos = np.asarray(v.mates.pos, float)
+        assert len(pos) > 100
+        assert (np.linalg.norm(pos - v.center, axis=1) < 12 + 2.0).all()
+        s.run("image symmetry off")
+        v.render()
+        assert not v.mates.visible
+    finally:
+        graphics(s).close()
