@@ -318,7 +318,9 @@ class Session:
         if fm is not None and fm is not fmodel_before and hasattr(fm, "r_factors"):
             figures["R-work"], figures["R-free"] = fm.r_factors()   # a new re-phasing's
         files = list(dict.fromkeys(p for p in paths if os.path.exists(p)))
-        result = Result(buf.getvalue(), figures, runs, files)
+        # an updating progress line (\r) is kept as it ended
+        text = "\n".join(line.rsplit("\r", 1)[-1] for line in buf.getvalue().split("\n"))
+        result = Result(text, figures, runs, files)
 
     def run_soon(self, text: str, name: str = "<window>") -> bool:
         """Run text now or, while a sentence runs (a click in the window during a

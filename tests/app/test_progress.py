@@ -73,3 +73,12 @@ def test_kick_maps_report_each_model(monkeypatch):
                                     and "done" not in line] \
         == [" kicked models: 1/3 ", " kicked models: 2/3 ", " kicked models: 3/3 "]
     assert "kicked models: 3/3 done in" in text
+
+
+def test_the_result_keeps_the_updating_line_as_it_ended(monkeypatch):
+    monkeypatch.setattr(progress, "AFTER", 0.0)
+    s = Session(out=Tty())
+    s.run(f"read coor file {EXAMPLES / 'demo_start.pdb'}; read refl file {EXAMPLES / 'demo.mtz'}")
+    r = s.run("make map 2 kick count 3")
+    assert "\r" in s.out.getvalue() and "\r" not in r.text
+    assert any(line.startswith(" kicked models: 3/3 done in") for line in r.text.splitlines())
