@@ -4,6 +4,21 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
+
+#: lists that collect the paths written while `recording()` is open (Session.run's result)
+_recorders: list[list] = []
+
+
+@contextmanager
+def recording():
+    """Collect the paths `atomic_write` writes inside the block (a list, in order)."""
+    paths: list = []
+    _recorders.append(paths)
+    try:
+        yield paths
+    finally:
+        _recorders.remove(paths)
 
 
 def atomic_write(path, write) -> None:
@@ -26,6 +41,8 @@ def atomic_write(path, write) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    for paths in _recorders:
+        paths.append(path)
 
 
 def _mode_for(path: str) -> int:

@@ -183,6 +183,8 @@ STATE: tuple[Field, ...] = (
     Field("model_mark", lambda: None, VALUE,
           "the model's print (as the fingerprint sees it) when it was last read or "
           "written whole: the model changed since if it differs (None: never)"),
+    Field("runs", list, LIST_OF_OBJECTS, "the refinement runs' histories "
+          "(mainpy.app.history.RunHistory), oldest first; the last MAX_RUNS are kept"),
     Field("verbose", lambda: 1, VALUE, "SET VERBOSE: how much is printed"),
     Field("debug", lambda: False, VALUE, "SET DEBUG: show tracebacks of internal errors"),
 )
@@ -197,14 +199,73 @@ NOT_STATE: dict[str, str] = {
     "step_hooks": "called during a minimization after every step: hook(session, step, "
                   "atoms, shown), shown on WRITE_STEP steps (the window redraws then)",
     "interpreter": "runs the sentences (macros, the include chain, deferred sentences)",
+    "captures": "the buffers that collect what is printed while Session.run runs (for "
+                "its result)",
 }
+
+#: refinement runs whose history a session keeps
+MAX_RUNS = 100
+
+
+class _Tee:
+    """A stream that writes to the printing stream and to the capture buffers."""
+
+    def __init__(self, base, buffers):
+        self.base, self.buffers = base, buffers
+
+    def write(self, text):
+        for b in self.buffers:
+            b.write(text)
+        return self.base.write(text)
+
+    def flush(self):
+        self.base.flush()
+
+    def isatty(self):
+        return bool(getattr(self.base, "isatty", lambda: False)())
+
+
+@dataclass
+class Result:
+    """What `Session.run` did: the text it printed, the figures it produced (R-work and
+    R-free of the model in hand if it re-phased; a refinement's rmsd bonds/angles, mean
+    B, ...), the refinement runs' histories (`mainpy.app.history.RunHistory`) and the
+    files it wrote (that still exist at its end)."""
+
+    text: str
+    figures: dict
+    runs: list
+    files: list
+
+    @property
+    def history(self):
+        """The last refinement run's history (None if the text refined nothing)."""
+        return self.runs[-1] if self.runs else None
+
+    @property
+    def r_work(self):
+        return self.figures.get("R-work")
+
+    @property
+    def r_free(self):
+        return self.figures.get("R-free")
+
+    def __repr__(self) -> str:
+        figs = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                         for k, v in self.figures.items())
+        parts = [figs] if figs else []
+        if self.runs:
+            parts.append(f"{len(self.runs)} run{'s' if len(self.runs) > 1 else ''}")
+        if self.files:
+            parts.append("files: " + " ".join(str(f) for f in self.files))
+        return f"Result({'; '.join(parts)})"
 
 
 class Session:
     """State of one mainpy session.
 
     >>> s = Session()
-    >>> s.run("set vari STEP = 20")
+    >>> _ = s.run("set vari STEP = 20")
     >>> s.variables["STEP"]
     '20'
     """
@@ -221,16 +282,47 @@ class Session:
         self.stop = StopFlag()
         self.observers: list = []
         self.step_hooks: list = []
+        self.captures: list = []
         from mainpy.lang.interpreter import Interpreter
         self.interpreter = Interpreter(self)
 
     # ------------------------------------------------------------------ running text
-    def run(self, text: str, name: str = "<input>") -> None:
-        """Run command text (sentences separated by new lines or ';'). A stop request
-        (Ctrl-C, key e) that leaves sentences unrun raises `Stopped`; one that ends the
-        last sentence is in `interpreter.last_stop`."""
-        with self.interpreter.top():
-            self.interpreter.run_text(text, name)
+    def run(self, text: str, name: str = "<input>") -> Result:
+        """Run command text (sentences separated by new lines or ';') and return what it
+        did (`Result`: printed text, figures, run histories, files written). A stop
+        request (Ctrl-C, key e) that leaves sentences unrun raises `Stopped`; one that
+        ends the last sentence is in `interpreter.last_stop`."""
+        with self._collecting() as collect:
+            with self.interpreter.top():
+                self.interpreter.run_text(text, name)
+        return collect()
+
+    @contextmanager
+    def _collecting(self):
+        """Around a text: capture what is printed, note the runs, the Fmodel and the
+        files; yields a function that makes the `Result`."""
+        import io
+        import os
+
+        from mainpy.fileio import recording
+        buf = io.StringIO()
+        runs_before = {id(r) for r in self.runs}
+        fmodel_before = self.fmodel
+        self.captures.append(buf)
+        try:
+            with recording() as paths:
+                yield lambda: result
+        finally:
+            self.captures.remove(buf)
+        runs = [r for r in self.runs if id(r) not in runs_before]
+        figures = dict(getattr(runs[-1], "after", None) or {}) if runs else {}
+        fm = self.fmodel
+        if fm is not None and fm is not fmodel_before and hasattr(fm, "r_factors"):
+            figures["R-work"], figures["R-free"] = fm.r_factors()   # a new re-phasing's
+        files = list(dict.fromkeys(p for p in paths if os.path.exists(p)))
+        # an updating progress line (\r) is kept as it ended
+        text = "\n".join(line.rsplit("\r", 1)[-1] for line in buf.getvalue().split("\n"))
+        result = Result(text, figures, runs, files)
 
     def run_soon(self, text: str, name: str = "<window>") -> bool:
         """Run text now or, while a sentence runs (a click in the window during a
@@ -248,7 +340,8 @@ class Session:
         """Where printing goes now: `out`, except that the terminal's stdout is looked up
         when printing (the prompt patches it while it waits, so that what a click in the
         window prints appears above the prompt line)."""
-        return sys.stdout if self.out is sys.__stdout__ else self.out
+        base = sys.stdout if self.out is sys.__stdout__ else self.out
+        return _Tee(base, self.captures) if self.captures else base
 
     def echo(self, text: str = "", level: int = 1) -> None:
         """Progress and chatter: printed at verbosity `level` and above (-q is 0)."""
@@ -262,6 +355,15 @@ class Session:
 
     def warn(self, text: str) -> None:
         print(f"warning: {text}", file=self.stream(), flush=True)
+
+    @property
+    def history(self):
+        """The last refinement run's history (mainpy.app.history.RunHistory), or None."""
+        return self.runs[-1] if self.runs else None
+
+    def keep_run(self, history) -> None:
+        """Keep a refinement run's history (the last MAX_RUNS are kept)."""
+        self.runs = (self.runs + [history])[-MAX_RUNS:]
 
     def notify(self) -> None:
         """Tell observers (the graphics window) that the model changed."""

@@ -163,10 +163,12 @@ def _run_member(model, data, out_dir, seed, macro, monlib, variables,
 
 def run_ensemble(model, data, out_dir, seeds=(1, 2, 3, 4), macro: str | None = None,
                  monlib=None, variables: dict | None = None, workers: int | None = None,
-                 best_name: str = "best.pdb", dictionaries=()) -> EnsembleResult:
+                 best_name: str = "best.pdb", dictionaries=(),
+                 progress=None) -> EnsembleResult:
     """Run the kick refinement (or ``macro``) once per seed in parallel processes; keep
     the best by R-work. ``monlib`` is a monomer library folder, ``dictionaries`` more
-    monomer CIFs, ``variables`` the KICK_* settings (and any the macro reads)."""
+    monomer CIFs, ``variables`` the KICK_* settings (and any the macro reads);
+    ``progress(done)`` is called as each member ends."""
     seeds = [int(x) for x in seeds]
     if not seeds:
         raise ValueError("an ensemble needs at least one seed")
@@ -178,14 +180,22 @@ def run_ensemble(model, data, out_dir, seeds=(1, 2, 3, 4), macro: str | None = N
     workers = workers or min(len(seeds), os.cpu_count() or 1)
     args = [(model, data, str(out_dir.resolve()), sd, macro, monlib, variables, dictionaries)
             for sd in seeds]
+    tell = progress or (lambda done: None)
     if workers == 1:
-        members = [_run_member(*a) for a in args]
+        members = []
+        for a in args:
+            members.append(_run_member(*a))
+            tell(len(members))
     else:
+        from concurrent.futures import as_completed
         # spawn, not fork: a forked copy of a process whose numba / FFT thread pools are
         # running can die at once
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            members = list(pool.map(_run_member, *zip(*args)))
+            futures = [pool.submit(_run_member, *a) for a in args]
+            for k, _ in enumerate(as_completed(futures)):
+                tell(k + 1)
+            members = [f.result() for f in futures]
     best = min(members, key=lambda m: m.score)
     rms = np.array([float(np.sqrt(((m.xyz - best.xyz) ** 2).sum(axis=1).mean()))
                     for m in members])
@@ -220,9 +230,12 @@ def session_ensemble(session, seeds, workers: int | None = None, macro=None,
     write_mtz(str(data), refl)
     variables = {k: v for k, v in session.variables.items()
                  if not re.fullmatch(r"ARG\d+|NARG", k)}
-    res = run_ensemble(start, data, out, seeds, None if macro is None else str(macro),
-                       session.monlib_path, variables, workers,
-                       dictionaries=session.extra_cifs)
+    from mainpy.app.progress import Progress
+    seeds = list(seeds)
+    with Progress(session, "ensemble members", len(seeds)) as p:
+        res = run_ensemble(start, data, out, seeds, None if macro is None else str(macro),
+                           session.monlib_path, variables, workers,
+                           dictionaries=session.extra_cifs, progress=p.update)
     atoms = session.atoms
     best = res.best
     if best.xyz.shape != atoms.xyz.shape:

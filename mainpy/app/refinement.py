@@ -93,6 +93,7 @@ class RunReport:
     before: dict
     after: dict
     history: list = field(default_factory=list)   # (step, total, {part: value}, R-work)
+    log: object = None       # mainpy.app.history.RunHistory: the run's history as data
 
 
 def bond_rmsd(session, atoms) -> float | None:
@@ -178,6 +179,8 @@ class RefinementRun:
         else:
             self.weight.balance(atoms, self.moving)
         self.history: list = []
+        from mainpy.app.history import RunHistory
+        self.log = RunHistory(self.describe(), session.restraints)
         self._r_cycles: list = []        # R-work at each re-phasing, for CONVERGE
         self._converged = ""
         self._last_r = session.variables.get("R_WORK")
@@ -219,6 +222,7 @@ class RefinementRun:
         x = ev.info.get("xray")
         r = x.get("r_work") if x else None
         self.history.append((p.step, ev.total, dict(ev.values), r))
+        self.log.step(p.step, ev.total, ev.values, r, p.atoms.xyz, self._data_weight())
         if shown:
             self._progress_line(p, r)
         for hook in list(session.step_hooks):
@@ -287,6 +291,7 @@ class RefinementRun:
             fm = rephase(session)
         self.refresh_map_targets()
         rw, rf = fm.r_factors()
+        self.log.rephase(self._step, rw, rf)
         session.echo(f"  RE_PHASE: R-work {rw:.4f}  R-free {rf:.4f}")
 
     def refresh_map_targets(self) -> None:
@@ -311,6 +316,7 @@ class RefinementRun:
         from mainpy.refine.stop import ctrl_c_stops
         session, s = self.session, self.s
         before = report_figures(session, session.atoms)
+        self.log.start(before, self._data_weight())
         session.echo(self.describe())
         if session.reflections is not None and not self.weight.data:
             session.warn("the reflections are not used: the X-ray term is off, so this run "
@@ -354,8 +360,14 @@ class RefinementRun:
                         or self._converged else ""))
         for line in report_lines(before, after):
             session.result(line)
+        self.log.finish(result.steps, after)
+        session.keep_run(self.log)
         session.stop.ran(result)     # a stop stays set: the interpreter ends the macros
-        return RunReport(result, before, after, self.history)
+        return RunReport(result, before, after, self.history, self.log)
+
+    def _data_weight(self) -> float | None:
+        """The data weight now (None when no data term is on)."""
+        return float(self.weight.w) if self.weight.data else None
 
     def _final_phase(self) -> None:
         """The R-values of the report are those of the final model."""

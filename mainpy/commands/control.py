@@ -14,10 +14,15 @@ def _help(session, args):
             session.result(f"  {cmd.name:<16} {cmd.help}{flag}")
         session.result("  <file [args]     run a macro file (.cmds)")
         session.result("  help selection   the selection language (sele ... end)")
+        session.result("  help macro       the macro language (<file args, variables, ...)")
         return
     if words[0].lower() in ("sele", "select", "selection"):
         from mainpy.lang.selection_words import help_text
         session.result(help_text())
+        return
+    if words[0].lower() in ("macro", "macros") and len(words) == 1:
+        from mainpy.lang.macro_help import help_text as macro_text
+        session.result(macro_text().rstrip())
         return
     node = reg.find(words)
     if node is None:
@@ -45,7 +50,7 @@ def _return(session, args):
 
 command("help", help="list the commands, or show one command's usage",
         trail=(Rest("command"),), action=_help, journal=False,
-        examples=("help", "help minimize", "help read coor", "help selection"))
+        examples=("help", "help minimize", "help read coor", "help selection", "help macro"))
 command("quit", help="leave mainpy", action=_quit, journal=False)
 command("exit", help="leave mainpy (same as QUIT)", action=_quit, journal=False)
 command("return", help="end the current macro (at the prompt: nothing)", action=_return,

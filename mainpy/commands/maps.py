@@ -103,9 +103,12 @@ def _kick_map(session, n, args):
     from mainpy.xtal.fmodel import check_compatible
     check_compatible(model.cell, model.spacegroup, refl, model.path or "the model")
     moving = session.select(args.get("sele"))
-    grid = kick_map(refl, session.atoms, shape=grid_shape_for(session), r=r, count=count,
-                    seed=kick.get("seed"), kind=kind, bulk_solvent=session.xtal["solv_flat"],
-                    aniso=session.xtal["aniso"], moving=moving)
+    from mainpy.app.progress import Progress
+    with Progress(session, "kicked models", count) as p:
+        grid = kick_map(refl, session.atoms, shape=grid_shape_for(session), r=r,
+                        count=count, seed=kick.get("seed"), kind=kind,
+                        bulk_solvent=session.xtal["solv_flat"],
+                        aniso=session.xtal["aniso"], moving=moving, progress=p.update)
     put_map(session, n, grid)
     a = np.asarray(grid.array)
     session.echo(f" map {n}: averaged {_KICK_KINDS[kind]} kick map of {count} models kicked "

@@ -105,6 +105,12 @@ def _show(session, args):
             from mainpy.app.reports import adp_lines
             for line in adp_lines(session, args["adp"]):
                 session.result(line)
+        elif name == "history":
+            from mainpy.commands.write import _last_run
+            h = _last_run(session)
+            session.result(f" {h.what.strip()}")
+            for line in h.lines(every=max(1, len(h) // 20)):
+                session.result(line)
         elif name == "geometry":
             from mainpy.app.reports import geometry
             lines, figures = geometry(session)
@@ -123,6 +129,8 @@ command("show", help="print keys, variables, the crystal, a selection, energies,
                  Clause("maps", help="the maps in memory"),
                  Clause("ener", help="each energy term and its restraint count"),
                  Clause("geometry", help="rmsd bonds/angles, Ramachandran"),
+                 Clause("history", help="the last refinement run: R, rmsd, weight by step "
+                                        "(WRITE HISTORY writes all of it as CSV)"),
                  Clause("adp", sub=(Sele(help="the atoms to describe (all by default)"),),
                         help="the ADP model: mean B, anisotropic atoms and their "
                              "anisotropy, TLS groups and their amplitudes"),

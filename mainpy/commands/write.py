@@ -76,3 +76,51 @@ command("write", "mono", help="write the dictionary made for a residue without o
                 "lacks (AceDRG where installed, else the input geometry). Edit the file\n"
                 "and READ MONO it: a dictionary read wins over a made one.",
         examples=("write mono PLM file PLM.cif",))
+
+
+def _last_run(session):
+    h = session.history
+    if h is None:
+        from mainpy.errors import ScienceError
+        raise ScienceError("no refinement run yet: MINIMIZE or REFINE makes a history")
+    return h
+
+
+def _write_history(session, args):
+    h = _last_run(session)
+    h.write_csv(args["file"])
+    session.echo(f" {len(h)} rows of the last run written to {args['file']}")
+
+
+command("write", "history", help="write the last refinement run's history as CSV",
+        clauses=(Clause("file", (File(),), help="the CSV file"),),
+        needs=(("file",),), action=_write_history,
+        details="One row per step (step 0: the model before the run): step, total energy,\n"
+                "R-work, R-free, fresh (1 where R-work and R-free come from a RE_PHASE,\n"
+                "the start or the end; elsewhere R-work is the X-ray target's own and\n"
+                "R-free is empty), rmsd bonds (A) and angles (deg), the data weight, then\n"
+                "one column per energy term. From Python: session.history.",
+        examples=("write history file run.csv",))
+
+
+_PLOTS = ("history", "r_value", "rama", "b_values")
+
+
+def _write_plot(session, args):
+    from mainpy.app.plots import write_plot
+    kind = next(k for k in _PLOTS if k in args)
+    mask = session.select(args["sele"]) if "sele" in args else None
+    session.echo(write_plot(session, kind, args["file"], mask))
+
+
+command("write", "plot", help="draw a plot as a PNG (needs matplotlib: mainpy[plot])",
+        clauses=(Clause("history", help="R-work/R-free and rmsd bonds/angles against the "
+                                        "step of the last refinement run"),
+                 Clause("r-value", help="R-work and R-free per resolution shell (REFL SHEL)"),
+                 Clause("rama", help="the Ramachandran plot over mainpy's regions"),
+                 Clause("b-values", help="mean B per residue along each chain"),
+                 Clause("file", (File(),), help="the PNG file"),
+                 Sele(help="B-VALUES: only these atoms")),
+        needs=(_PLOTS, ("file",)), exclusive=(_PLOTS,), action=_write_plot,
+        examples=("write plot history file run.png", "write plot rama file rama.png",
+                  "write plot b-values file b.png sele segm name A end"))

@@ -30,6 +30,9 @@ class ImageSettings:
     map: int | None = None        # map number shown as mesh
     level: float = 1.0            # contour level in sigma
     center: tuple | None = None   # centre (A); None: centre of the shown atoms
+    radius: float | None = None   # half-width (A) of the contoured box; None: contour's default
+    difference: bool = False      # a difference map: +level green, -level red
+    symmetry: bool = False        # draw the symmetry mates within the radius
 
 
 class Graphics:
@@ -213,7 +216,10 @@ def describe(session, g: Graphics) -> str:
     shown = "all atoms" if key is None or key.mask is None else f"{int(key.mask.sum())} atoms"
     where = "centre of the shown atoms" if st.center is None else \
         "centre ({:.2f} {:.2f} {:.2f})".format(*st.center)
-    mp = "no map" if st.map is None else f"map {st.map} at {st.level:g} sigma"
+    mp = "no map" if st.map is None else f"map {st.map} at {st.level:g} sigma" + \
+        ("" if st.radius is None else f" within {st.radius:g} A") + \
+        (" (+/- as a difference map)" if st.difference else "") + \
+        ("; symmetry mates shown" if st.symmetry else "")
     return f"window {'open' if g.is_open else 'closed'}; {shown}; {mp}; {where}"
 
 

@@ -45,6 +45,9 @@ DEFAULT_COLOR = (1.00, 0.30, 1.00)
 #: colour of the unit-cell box and of the map mesh
 CELL_COLOR = (0.55, 0.55, 0.55)
 MAP_COLOR = (0.35, 0.65, 0.95)
+#: a difference map's mesh at +level and -level (Coot's green and red)
+DIFF_PLUS_COLOR = (0.2, 0.85, 0.2)
+DIFF_MINUS_COLOR = (0.95, 0.25, 0.25)
 
 
 def element_colors(element: np.ndarray) -> np.ndarray:
@@ -182,6 +185,46 @@ def stick_colors(colors: np.ndarray, bonds: np.ndarray) -> np.ndarray:
     out = np.empty((len(bonds), 4, 4), np.float32)
     out[:, 0], out[:, 1], out[:, 2], out[:, 3] = ca, ca, cb, cb
     return out.reshape(-1, 4)
+
+
+#: colour of the symmetry mates' sticks (dimmer than the model's)
+MATE_COLOR = (0.6, 0.45, 0.75)
+
+
+def symmetry_mates(xyz, bonds, cell, spacegroup, center, radius: float):
+    """The crystal's other copies of the model near ``center``: for every symmetry
+    operator and lattice translation but the identity, the bonds of the copy with an
+    atom within ``radius`` (A) of the centre, as (2m, 3) float32 segment ends; and the
+    copies' atoms within the radius as (k, 3) float64."""
+    if spacegroup is None or len(xyz) == 0:
+        return np.zeros((0, 3), np.float32), np.zeros((0, 3))
+    orth = orthogonalization(cell)
+    frac = np.linalg.inv(orth)
+    f = np.asarray(xyz, float) @ frac.T
+    fc = np.asarray(center, float) @ frac.T
+    rf = radius * np.linalg.norm(frac, axis=1)      # the radius along each frac axis
+    segs, atoms = [], []
+    for op in spacegroup.operations():
+        rot = np.array(op.rot, float) / op.DEN
+        g = f @ rot.T + np.array(op.tran, float) / op.DEN
+        lo = np.floor(fc - rf - g.max(axis=0)).astype(int)
+        hi = np.ceil(fc + rf - g.min(axis=0)).astype(int)
+        identity = op.is_identity() if hasattr(op, "is_identity") else \
+            (np.allclose(rot, np.eye(3)) and not np.any(op.tran))
+        for s in np.stack(np.meshgrid(*[np.arange(lo[k], hi[k] + 1) for k in range(3)],
+                                      indexing="ij"), -1).reshape(-1, 3):
+            if identity and not s.any():
+                continue
+            c = (g + s) @ orth.T
+            near = np.linalg.norm(c - center, axis=1) < radius
+            if not near.any():
+                continue
+            atoms.append(c[near])
+            if len(bonds):
+                keep = near[bonds[:, 0]] | near[bonds[:, 1]]
+                segs.append(c[bonds[keep]].reshape(-1, 3))
+    seg = np.concatenate(segs).astype(np.float32) if segs else np.zeros((0, 3), np.float32)
+    return seg, (np.concatenate(atoms) if atoms else np.zeros((0, 3)))
 
 
 def orthogonalization(cell) -> np.ndarray:

@@ -138,12 +138,20 @@ class Viewer:
                                        connect=np.zeros((1, 2), np.uint32),
                                        color=drawn.MAP_COLOR + (1.0,), width=1.0, method="gl",
                                        parent=self.view.scene)
+        self.mesh_minus = scene.visuals.Line(pos=np.zeros((2, 3), np.float32),
+                                             connect=np.zeros((1, 2), np.uint32),
+                                             color=drawn.DIFF_MINUS_COLOR + (1.0,), width=1.0,
+                                             method="gl", parent=self.view.scene)
+        self.mates = scene.visuals.Line(pos=np.zeros((2, 3), np.float32), connect="segments",
+                                        color=drawn.MATE_COLOR + (1.0,), width=1.0,
+                                        method="gl", parent=self.view.scene)
         self.sticks = scene.visuals.Line(pos=np.zeros((2, 3), np.float32), connect="segments",
                                          width=STICK_WIDTH, method="gl",
                                          parent=self.view.scene)
         self.balls = scene.visuals.Markers(parent=self.view.scene)
         self.balls.set_gl_state("translucent", depth_test=True)
-        for v in (self.cell, self.mesh, self.sticks, self.balls):
+        for v in (self.cell, self.mesh, self.mesh_minus, self.mates, self.sticks,
+                  self.balls):
             v.visible = False
             v.attach(DepthCue(_depth_of_centre(SLAB) - 0.05))
         # what the scene was made from (identities), to know what must be redone
@@ -156,6 +164,8 @@ class Viewer:
         self._colors = np.zeros((0, 4), np.float32)
         self._center_src = object()
         self._contoured = None        # (grid, level, centre) of the mesh
+        self._mated = None            # what the symmetry mates were made from
+        self.n_mate_atoms = 0
         self.center = np.zeros(3)
         self.n_segments = 0
         self._press = None
@@ -211,6 +221,27 @@ class Viewer:
             self.update_xyz(atoms.xyz)
         self._update_map(force)
 
+    def _update_mates(self, model) -> None:
+        """The symmetry mates within the radius of the centre, when asked for."""
+        st = self.settings
+        if not st.symmetry:
+            _show(self.mates, False)
+            self._mated = None
+            self.n_mate_atoms = 0
+            return
+        half = st.radius or DEFAULT_HALF
+        key = (model.atoms.xyz, self._bonds_all, tuple(self.center), half)
+        m = self._mated
+        if m is not None and m[0] is key[0] and m[1] is key[1] and m[2:] == key[2:]:
+            return
+        self._mated = key
+        segs, atoms = drawn.symmetry_mates(model.atoms.xyz, self._bonds_all, model.cell,
+                                           model.spacegroup, self.center, half)
+        self.n_mate_atoms = len(atoms)
+        if len(segs):
+            self.mates.set_data(pos=segs)
+        _show(self.mates, len(segs) > 0)
+
     def default_center(self, xyz) -> np.ndarray:
         if self.settings.center is not None:
             return np.asarray(self.settings.center, float)
@@ -243,27 +274,45 @@ class Viewer:
             self._update_map()
 
     def _update_map(self, force: bool = False) -> None:
+        """The mesh (and the symmetry mates) around the centre as it is now."""
+        if self.session.model is not None:
+            self._update_mates(self.session.model)
+        else:
+            _show(self.mates, False)
         st = self.settings
         grid = self.session.maps.get(st.map) if st.map is not None else None
         self.camera.wheel_zooms = grid is None      # with a map the wheel sets the level
         if grid is None:
             _show(self.mesh, False)
+            _show(self.mesh_minus, False)
             self._contoured = None
             self.n_segments = 0
             return
         level = level_value(grid, st.level)
-        key = (grid, level, tuple(self.center))
+        half = st.radius or DEFAULT_HALF
+        key = (grid, level, tuple(self.center), half, st.difference)
         if not force and self._contoured is not None and self._contoured[0] is grid \
-                and self._contoured[1] == level and self._contoured[2] == key[2]:
+                and self._contoured[1:] == key[1:]:
             return
         self._contoured = key
-        verts, segs = contour_box(grid, self.center, st.level, DEFAULT_HALF)
+        verts, segs = contour_box(grid, self.center, st.level, half)
         self.n_segments = len(segs)
+        colour = drawn.DIFF_PLUS_COLOR if st.difference else drawn.MAP_COLOR
+        self._set_mesh(self.mesh, verts, segs, colour)
+        if st.difference:      # the same box at -level: where the model has too much
+            verts, segs = contour_box(grid, self.center, -st.level, half)
+            self.n_segments += len(segs)
+            self._set_mesh(self.mesh_minus, verts, segs, drawn.DIFF_MINUS_COLOR)
+        else:
+            _show(self.mesh_minus, False)
+
+    @staticmethod
+    def _set_mesh(visual, verts, segs, colour) -> None:
         if len(segs) == 0:
-            _show(self.mesh, False)
+            _show(visual, False)
             return
-        self.mesh.set_data(pos=verts, connect=segs.astype(np.uint32))
-        _show(self.mesh, True)
+        visual.set_data(pos=verts, connect=segs.astype(np.uint32), color=colour + (1.0,))
+        _show(visual, True)
 
     # ------------------------------------------------------------------ events
     def _on_key(self, event):

@@ -1,5 +1,5 @@
 """The command reference (docs/commands.md), generated from the declarations: the same
-text HELP prints, one section per command, then the selection language.
+text HELP prints, one section per command, then the selection and the macro language.
 
 Regenerate: python -m mainpy.lang.reference docs/commands.md
 """
@@ -21,6 +21,7 @@ differ.
 def command_reference() -> str:
     """The whole reference as Markdown."""
     from mainpy.lang.registry import registry
+    from mainpy.lang.macro_help import help_text as macro_text
     from mainpy.lang.selection_words import help_text
     reg = registry()
     cmds = sorted(reg.commands, key=lambda c: c.name)
@@ -29,9 +30,11 @@ def command_reference() -> str:
         flag = " (not built yet)" if c.action is None else ""
         out.append(f"- [{c.name}](#{c.name.lower().replace(' ', '-')}): {c.help}{flag}")
     out.append("- [Selections](#selections): `sele ... end`")
+    out.append("- [Macros](#macros): `<file args`, variables")
     for c in cmds:
         out += ["", f"## {c.name}", "", "```", c.help_text().rstrip(), "```"]
-    out += ["", "## Selections", "", "```", help_text().rstrip(), "```", ""]
+    out += ["", "## Selections", "", "```", help_text().rstrip(), "```"]
+    out += ["", "## Macros", "", "```", macro_text().rstrip(), "```", ""]
     return "\n".join(out)
 
 

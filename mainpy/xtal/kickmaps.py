@@ -48,18 +48,21 @@ def kicked_models(atoms, r: float, count: int, seed=None, moving=None):
 def kick_map_coefficients(refl, atoms, r: float = DEFAULT_AMPLITUDE,
                           count: int = DEFAULT_COUNT, seed=None, kind: str = "2mfodfc",
                           bulk_solvent: bool = True, aniso: bool = True,
-                          moving=None) -> np.ndarray:
+                          moving=None, progress=None) -> np.ndarray:
     """Average of the ``kind`` map coefficients of ``count`` kicked copies of the model
-    (each with its own Fcalc, bulk solvent, scales and sigmaA) for every reflection."""
+    (each with its own Fcalc, bulk solvent, scales and sigmaA) for every reflection.
+    ``progress(done)`` is called after each copy."""
     from mainpy.xtal.fmodel import Fmodel
     total = np.zeros(len(refl), complex)
     fm = None
-    for kicked in kicked_models(atoms, r, count, seed, moving):
+    for k, kicked in enumerate(kicked_models(atoms, r, count, seed, moving)):
         if fm is None:
             fm = Fmodel(refl, kicked, bulk_solvent=bulk_solvent, aniso=aniso)
         else:
             fm.update(kicked)
         total += np.nan_to_num(fm.map_coefficients(kind))
+        if progress is not None:
+            progress(k + 1)
     return total / count
 
 

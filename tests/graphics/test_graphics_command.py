@@ -15,7 +15,8 @@ def test_image_is_a_real_command():
     cmd = registry().find(["image"])
     assert cmd.action is not None and not cmd.pending
     assert "not built yet" not in cmd.help_text()
-    assert [c.keyword for c in cmd.clauses] == ["on", "off", "show", "map", "level", "center",
+    assert [c.keyword for c in cmd.clauses] == ["on", "off", "show", "map", "level",
+                                                "difference", "symmetry", "radius", "center",
                                                 "save"]
 
 
