@@ -284,7 +284,7 @@ def plan_ensemble(session, seeds, workers: int | None = None, macro=None,
     """What ENSEMBLE would run and where, without running or writing anything."""
     from mainpy.app.phasing import data_in_use
     from mainpy.errors import MainpyError
-    model = session.need_model()
+    session.need_model()
     refl = data_in_use(session)
     if workers is not None and workers < 1:
         raise MainpyError(f"ENSEMBLE needs WORKERS of at least 1 (got {workers})")

@@ -5,7 +5,7 @@ is imported when the action first runs, so start-up stays fast.
 """
 
 FAMILIES = ("control", "read", "write", "set", "key", "show", "coor", "refl", "maps",
-            "ener", "minimize", "tls", "ensemble", "image")
+            "ener", "minimize", "tls", "ensemble", "batch", "image")
 
 
 def load_all() -> None:
