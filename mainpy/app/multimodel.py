@@ -53,11 +53,19 @@ def first_conformers(st) -> int:
 
 
 def copies_structure(st, mask: np.ndarray, n: int):
-    """A clone of ``st`` (model 0, conformers reduced to the first: `first_conformers`;
-    ``mask`` is over that) whose residues holding a masked atom have ``n`` conformers
-    A.. at occupancy occ/n."""
+    """A clone of ``st`` (model 0, conformers reduced to the first: `first_conformers`)
+    whose residues holding an atom of ``mask`` (over the atoms of ``st``) have ``n``
+    conformers A.. at occupancy occ/n."""
     if not 1 <= n <= MAX_COPIES:
         raise MainpyError(f"MODELS takes 1 to {MAX_COPIES} copies (got {n})")
+    keep = []
+    for ch in st[0]:
+        for res in ch:
+            first = next((a.altloc for a in res if a.altloc != "\0"), "\0")
+            keep.extend(a.altloc in ("\0", first) for a in res)
+    if len(mask) != len(keep):
+        raise MainpyError(f"the selection has {len(mask)} atoms, the model {len(keep)}")
+    mask = np.asarray(mask, bool)[np.array(keep, bool)]
     out = st.clone()
     while len(out) > 1:
         del out[len(out) - 1]
@@ -155,15 +163,6 @@ def session_models(session, n: int, mask=None, amplitude: float = 0.3, seed: int
     if not np.asarray(mask).any():
         raise MainpyError("MODELS: the selection holds no atom")
     alt = np.asarray(model.atoms.altloc)
-    if (alt != "").any():
-        # the mask is over the atoms without the later conformers
-        first = {}
-        keep = np.ones(len(alt), bool)
-        for i in np.flatnonzero(alt != ""):
-            r = model.atoms.residue_index[i]
-            first.setdefault(r, alt[i])
-            keep[i] = alt[i] == first[r]
-        mask = np.asarray(mask, bool)[keep]
     if amplitude < 0:
         raise MainpyError(f"MODELS KICK cannot be negative (got {amplitude})")
     st = copies_structure(model.synced_structure(), np.asarray(mask, bool), n)

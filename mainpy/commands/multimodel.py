@@ -13,7 +13,7 @@ def _models(session, args):
     if "rmsf" in args:
         rows = M.rmsf_per_residue(session.need_model().atoms)
         if not rows:
-            raise MainpyError("MODELS RMSF: the model has no copies (MODELS n makes them)")
+            raise MainpyError("MODELS RMSF: the model has no conformers (MODELS n makes copies)")
         r = [x[4] for x in rows]
         session.echo(f" rmsf of the copies over {len(rows)} residues: mean {sum(r) / len(r):.3f}"
                      f" A, largest {max(r):.3f} A ({rows[r.index(max(r))][0]} "
@@ -45,5 +45,5 @@ command("models", help="turn the model into N copies (conformers A, B, ...) refi
                 "each copy is restrained within itself (no non-bonded repulsion between\n"
                 "copies) and has its own B-values. REFINE then refines them jointly.\n"
                 "The model must have no conformers of its own where it is copied.",
-        examples=("models 4 kick 0.3 seed 7", "models 2 sele resi 20:30 end",
+        examples=("models 4 kick 0.3 seed 7", "models 2 sele resi numb 20:30 end",
                   "models rmsf file rmsf.csv"))
