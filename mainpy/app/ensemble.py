@@ -363,13 +363,16 @@ def main(argv=None) -> int:
                    "the kick refinement")
     p.add_argument("--monlib", default=None, help="monomer library folder")
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--scheduler", default=None, help="run on Dask: 'local' for a "
+                   "LocalCluster, or a scheduler address tcp://host:8786 (default "
+                   "$MAINPY_SCHEDULER, else local processes)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="a macro variable, e.g. --set KICK_AMPL=0.3")
     a = p.parse_args(argv)
     variables = dict(kv.split("=", 1) for kv in a.set)
     res = run_ensemble(a.model, a.data, a.out_dir,
                        range(a.first_seed, a.first_seed + a.runs), a.macro, a.monlib,
-                       variables, a.workers)
+                       variables, a.workers, engine=ensemble_engine(a.scheduler, a.workers))
     print(res.report())
     return 0
 

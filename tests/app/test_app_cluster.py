@@ -65,6 +65,26 @@ def test_a_failing_task_is_reported_and_the_others_finish(local_cluster):
     assert [o.ok for o in pool] == [True, False, True] and "odd 1" in pool[1].error
 
 
+def _sleep(t):
+    import time
+    time.sleep(t)
+    return t
+
+
+def test_interrupt_cancels_the_tasks_left(local_cluster):
+    import time
+    said = []
+
+    def stop(outcome):
+        raise KeyboardInterrupt
+
+    engine = cluster.DaskEngine(local_cluster.scheduler_address)
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(_sleep, [(0.05,), (60,), (60,), (60,)], say=said.append, on_done=stop)
+    assert time.perf_counter() - t0 < 30 and any("cancelled" in s for s in said)
+
+
 def test_the_engine_is_chosen_from_scheduler_then_the_environment(monkeypatch):
     monkeypatch.delenv(cluster.SCHEDULER_ENV, raising=False)
     assert isinstance(cluster.choose_engine(None, 2), cluster.LocalPool)
