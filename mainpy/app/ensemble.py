@@ -22,10 +22,8 @@ or at the prompt (the session's model and data):  ensemble runs 4
 from __future__ import annotations
 
 import io
-import multiprocessing
 import os
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +41,7 @@ class Member:
     xyz: np.ndarray = field(repr=False)
     b: np.ndarray = field(repr=False, default=None)
     log: str = field(default="", repr=False)
+    files: dict = field(default=None, repr=False)     # what the worker wrote (name -> bytes)
 
     @property
     def score(self) -> float:
@@ -56,6 +55,7 @@ class EnsembleResult:
     best: Member
     best_path: str
     rms_from_best: np.ndarray      # per member, A, over all atoms
+    failed: list = field(default_factory=list)    # (seed, why) of the members that failed
 
     def spread(self) -> dict:
         out = {}
@@ -77,6 +77,8 @@ class EnsembleResult:
             s = sp[k]
             lines.append(f" {k.replace('_', '-')}: mean {s['mean']:.4f} sd {s['sd']:.4f} "
                          f"range {s['min']:.4f} - {s['max']:.4f}")
+        for sd, why in self.failed:
+            lines.append(f" seed {sd} failed: {why}")
         lines.append(f" best by R-work: seed {self.best.seed}, written to {self.best_path} "
                      "(chosen without the test set: its R-free is a fair check)")
         return "\n".join(lines)
@@ -161,51 +163,159 @@ def _run_member(model, data, out_dir, seed, macro, monlib, variables,
                   out.getvalue())
 
 
+#: where a member's inputs go in its private folder (what it writes elsewhere comes back)
+INPUTS = "in"
+
+
+def _member_task(inputs: dict, model_name, data_name, seed, macro_name, monlib, variables,
+                 dict_names=()) -> Member:
+    """One member on any worker: its inputs (name -> bytes) written to a private folder,
+    run there, and every file it wrote returned in `Member.files` (name -> bytes), so the
+    worker needs no file system in common with the session (but the monomer library)."""
+    import tempfile
+    tmp = Path(tempfile.mkdtemp(prefix=f"mainpy_member{int(seed)}_"))
+    try:
+        for name, content in inputs.items():
+            p = tmp / INPUTS / name
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(content)
+        cwd = os.getcwd()
+        os.chdir(tmp)          # what a macro writes by a relative name comes back too
+        try:
+            m = _run_member(tmp / INPUTS / model_name, tmp / INPUTS / data_name, tmp, seed,
+                            None if macro_name is None else str(tmp / INPUTS / macro_name),
+                            monlib, variables, [str(tmp / INPUTS / d) for d in dict_names])
+        finally:
+            os.chdir(cwd)
+        m.files = {p.relative_to(tmp).as_posix(): p.read_bytes() for p in sorted(tmp.rglob("*"))
+                   if p.is_file() and p.relative_to(tmp).parts[0] != INPUTS}
+        m.path = Path(m.path).name
+        return m
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _inputs(model, data, macro, dictionaries):
+    """The files a member needs, as bytes under the names it finds them by: the model,
+    the data, the macro with the other macros beside it (it may call them), the extra
+    dictionaries."""
+    files = {f"model/{Path(model).name}": Path(model).read_bytes(),
+             f"data/{Path(data).name}": Path(data).read_bytes()}
+    macro_name = None
+    if macro is not None:
+        mp = Path(macro)
+        for other in sorted(mp.parent.glob("*.cmds")):
+            files[f"macros/{other.name}"] = other.read_bytes()
+        macro_name = f"macros/{mp.name}"
+        files[macro_name] = mp.read_bytes()
+    dict_names = []
+    for i, d in enumerate(dictionaries):
+        name = f"dict/{i}/{Path(d).name}"
+        files[name] = Path(d).read_bytes()
+        dict_names.append(name)
+    return files, f"model/{Path(model).name}", f"data/{Path(data).name}", macro_name, dict_names
+
+
+def _keep(member: Member, out_dir: Path) -> None:
+    """Write what a member sent back into out_dir: its model as member_<seed>.pdb, its log
+    as member_<seed>.log, anything else it wrote under member_<seed>/."""
+    for name, content in (member.files or {}).items():
+        dest = out_dir / name if name == member.path else \
+            out_dir / f"member_{member.seed}" / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(str(dest), lambda tmp, c=content: Path(tmp).write_bytes(c))
+    log = out_dir / f"member_{member.seed}.log"
+    atomic_write(str(log), lambda tmp: Path(tmp).write_text(member.log))
+    member.path = str(out_dir / member.path)
+    member.files = None
+
+
+def ensemble_engine(scheduler=None, workers=None):
+    """The engine the members run on (`mainpy.app.cluster.choose_engine`)."""
+    from mainpy.app.cluster import choose_engine
+    return choose_engine(scheduler, workers)
+
+
 def run_ensemble(model, data, out_dir, seeds=(1, 2, 3, 4), macro: str | None = None,
                  monlib=None, variables: dict | None = None, workers: int | None = None,
-                 best_name: str = "best.pdb", dictionaries=(),
-                 progress=None) -> EnsembleResult:
-    """Run the kick refinement (or ``macro``) once per seed in parallel processes; keep
-    the best by R-work. ``monlib`` is a monomer library folder, ``dictionaries`` more
-    monomer CIFs, ``variables`` the KICK_* settings (and any the macro reads);
-    ``progress(done)`` is called as each member ends."""
+                 best_name: str = "best.pdb", dictionaries=(), engine=None,
+                 say=print, progress=None) -> EnsembleResult:
+    """Run the kick refinement (or ``macro``) once per seed in parallel; keep the best by
+    R-work. ``monlib`` is a monomer library folder, ``dictionaries`` more monomer CIFs,
+    ``variables`` the KICK_* settings (and any the macro reads). ``engine`` is where the
+    members run (default this machine's process pool of ``workers``; see
+    `mainpy.app.cluster`). A member that fails is reported in `EnsembleResult.failed`
+    and the others finish; ``progress(done)`` is called as each member ends."""
+    from mainpy.errors import MainpyError
     seeds = [int(x) for x in seeds]
     if not seeds:
         raise ValueError("an ensemble needs at least one seed")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    model, data = os.path.abspath(model), os.path.abspath(data)
     monlib = os.path.abspath(monlib) if monlib else None
-    dictionaries = tuple(os.path.abspath(p) for p in dictionaries)
-    workers = workers or min(len(seeds), os.cpu_count() or 1)
-    args = [(model, data, str(out_dir.resolve()), sd, macro, monlib, variables, dictionaries)
+    files, model_name, data_name, macro_name, dict_names = _inputs(model, data, macro,
+                                                                   dictionaries)
+    if engine is None:
+        from mainpy.app.cluster import LocalPool
+        engine = LocalPool(workers)
+    args = [(files, model_name, data_name, sd, macro_name, monlib, variables, dict_names)
             for sd in seeds]
-    tell = progress or (lambda done: None)
-    if workers == 1:
-        members = []
-        for a in args:
-            members.append(_run_member(*a))
-            tell(len(members))
-    else:
-        from concurrent.futures import as_completed
-        # spawn, not fork: a forked copy of a process whose numba / FFT thread pools are
-        # running can die at once
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(_run_member, *a) for a in args]
-            for k, _ in enumerate(as_completed(futures)):
-                tell(k + 1)
-            members = [f.result() for f in futures]
+    count = {"done": 0}
+
+    def ended(_outcome):
+        count["done"] += 1
+        if progress is not None:
+            progress(count["done"])
+
+    outcomes = engine.run(_member_task, args, say=say, on_done=ended,
+                          names=[f"member{sd}" for sd in seeds])
+    members, failed = [], []
+    for sd, o in zip(seeds, outcomes):
+        if o.ok:
+            _keep(o.value, out_dir)
+            members.append(o.value)
+        else:
+            failed.append((sd, o.error))
+    if not members:
+        raise MainpyError("every member failed:\n" + "\n".join(
+            f"  seed {sd}: {e}" for sd, e in failed))
     best = min(members, key=lambda m: m.score)
     rms = np.array([float(np.sqrt(((m.xyz - best.xyz) ** 2).sum(axis=1).mean()))
                     for m in members])
     best_path = str(out_dir / best_name)
     atomic_write(best_path, lambda tmp: shutil.copyfile(best.path, tmp))
-    return EnsembleResult(members, best, best_path, rms)
+    return EnsembleResult(members, best, best_path, rms, failed)
+
+
+def plan_ensemble(session, seeds, workers: int | None = None, macro=None,
+                  folder: str = "ensemble", scheduler: str | None = None) -> str:
+    """What ENSEMBLE would run and where, without running or writing anything."""
+    from mainpy.app.phasing import data_in_use
+    from mainpy.errors import MainpyError
+    session.need_model()
+    refl = data_in_use(session)
+    if workers is not None and workers < 1:
+        raise MainpyError(f"ENSEMBLE needs WORKERS of at least 1 (got {workers})")
+    seeds = [int(x) for x in seeds]
+    engine = ensemble_engine(scheduler, workers)
+    what = f"the macro {macro}" if macro is not None else \
+        "the kick refinement " + repr(KickRefinement.from_variables(session.variables))
+    lines = [f" would run {len(seeds)} member{'s' if len(seeds) != 1 else ''} (seeds "
+             f"{', '.join(map(str, seeds))}) {engine.describe(len(seeds))}",
+             f" each: {what}",
+             f" from the model as it is now ({len(session.atoms)} atoms) and "
+             f"{int(refl.observed.sum())} reflections "
+             f"({refl.d_max:.2f}-{refl.d_min:.2f} A), written to {folder}/start.* and {folder}/data.mtz",
+             f" monomer library: {session.monlib_path or 'the default'}"
+             + (" (workers read it by this path)" if scheduler or
+                os.environ.get("MAINPY_SCHEDULER") else ""),
+             f" results: {folder}/member_<seed>.pdb|.log, the best in {folder}/best.pdb"]
+    return "\n".join(lines)
 
 
 def session_ensemble(session, seeds, workers: int | None = None, macro=None,
-                     folder: str = "ensemble", best_file: str | None = None):
+                     folder: str = "ensemble", best_file: str | None = None,
+                     scheduler: str | None = None):
     """ENSEMBLE at the prompt: the members start from the session's model and data as
     they are now (written to ``folder`` as start.pdb|cif and data.mtz, so edits and REFL
     RESO limits count), with its monomer library and variables; the best member's model
@@ -232,10 +342,13 @@ def session_ensemble(session, seeds, workers: int | None = None, macro=None,
                  if not re.fullmatch(r"ARG\d+|NARG", k)}
     from mainpy.app.progress import Progress
     seeds = list(seeds)
+    engine = ensemble_engine(scheduler, workers)
+    session.echo(f" the members run {engine.describe(len(seeds))}")
     with Progress(session, "ensemble members", len(seeds)) as p:
         res = run_ensemble(start, data, out, seeds, None if macro is None else str(macro),
                            session.monlib_path, variables, workers,
-                           dictionaries=session.extra_cifs, progress=p.update)
+                           dictionaries=session.extra_cifs, engine=engine, say=session.echo,
+                           progress=p.update)
     atoms = session.atoms
     best = res.best
     if best.xyz.shape != atoms.xyz.shape:
@@ -262,13 +375,16 @@ def main(argv=None) -> int:
                    "the kick refinement")
     p.add_argument("--monlib", default=None, help="monomer library folder")
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--scheduler", default=None, help="run on Dask: 'local' for a "
+                   "LocalCluster, or a scheduler address tcp://host:8786 (default "
+                   "$MAINPY_SCHEDULER, else local processes)")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="a macro variable, e.g. --set KICK_AMPL=0.3")
     a = p.parse_args(argv)
     variables = dict(kv.split("=", 1) for kv in a.set)
     res = run_ensemble(a.model, a.data, a.out_dir,
                        range(a.first_seed, a.first_seed + a.runs), a.macro, a.monlib,
-                       variables, a.workers)
+                       variables, a.workers, engine=ensemble_engine(a.scheduler, a.workers))
     print(res.report())
     return 0
 

@@ -5,7 +5,8 @@ is imported when the action first runs, so start-up stays fast.
 """
 
 FAMILIES = ("control", "read", "write", "set", "key", "show", "coor", "refl", "maps",
-            "ener", "minimize", "tls", "hydrogen", "ensemble", "image")
+            "ener", "minimize", "tls", "hydrogen", "ensemble", "batch", "multimodel",
+            "image")
 
 
 def load_all() -> None:

@@ -69,3 +69,17 @@ def test_ensemble_errors_change_nothing(data, monlib_dir, tmp_path):
     empty = Session(out=io.StringIO())
     with pytest.raises(LangError, match="no model"):
         empty.run("ensemble runs 2")
+
+
+def test_ensemble_check_says_what_would_run_where(data, monlib_dir, tmp_path, monkeypatch):
+    pytest.importorskip("distributed", reason="dask[distributed] not installed")
+    monkeypatch.delenv("MAINPY_SCHEDULER", raising=False)
+    s = _session(data, monlib_dir)
+    before = s.fingerprint()
+    s.run(f"ensemble runs 3 seed 5 workers 2 scheduler local dir {tmp_path / 'e'} check")
+    s.run(f'ensemble runs 2 scheduler "tcp://10.9.8.7:8786" dir {tmp_path / "e"} check')
+    log = s.out.getvalue()
+    assert "would run 3 members (seeds 5, 6, 7) on a Dask LocalCluster of 2" in log
+    assert "on the Dask scheduler tcp://10.9.8.7:8786" in log
+    assert f"{len(s.atoms)} atoms" in log and "KICK_RUN" not in log and "run=4" in log
+    assert not (tmp_path / "e").exists() and s.fingerprint() == before

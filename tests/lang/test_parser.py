@@ -93,7 +93,7 @@ def test_unknown_keyword_suggests_nearest():
 
 def test_ambiguous_prefix_lists_candidates():
     e = error("m sele all end")
-    assert set(e.candidates) == {"MAKE", "MINIMIZE"}
+    assert set(e.candidates) == {"MAKE", "MINIMIZE", "MODELS"}
     e = error("read m 1 file x.map")
     assert set(e.candidates) == {"MAP", "MONO"}
 
