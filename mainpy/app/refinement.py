@@ -265,6 +265,7 @@ class RefinementRun:
         from mainpy.app.phasing import install, rephase
         session = self.session
         if session.reflections is None or session.model is None:
+            self.refresh_map_targets()
             return
         part = self.objective.part("xray")
         if part is not None:
@@ -287,6 +288,10 @@ class RefinementRun:
             part = self.objective.part(t)
             if part is not None and self.session.ener[t]["map"] in self.session.maps:
                 part.target = map_target(self.session, t)
+        part = self.objective.part("em")
+        if part is not None:        # D and S per shell for the model as it is now
+            part.target.set_atoms(self.session.atoms)
+            part.target.refresh()
 
     def _on_kick(self, k, a):
         from mainpy.refine.kick_protocol import B_PER_A

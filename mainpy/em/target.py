@@ -101,6 +101,10 @@ class EmTarget(Target):
         self._w = np.where(inside, 1.0 / self.S[np.maximum(self.shells.index, 0)], 0.0)
         self._atoms = atoms
 
+    def set_atoms(self, atoms) -> None:
+        """The model the next `refresh()` fits D and S to (the run's accepted model)."""
+        self._atoms = atoms
+
     def refresh(self) -> None:
         if self._atoms is not None:
             self.update(self._atoms)
@@ -109,7 +113,6 @@ class EmTarget(Target):
     def evaluate(self, atoms, params=("xyz",)) -> Result:
         if self._atoms is None:
             self.update(atoms)
-        self._atoms = atoms
         b = self.boxed(atoms)
         fc = self.engine.fcalc(b)
         diff = self.fo - self._d * fc
