@@ -364,6 +364,35 @@ class RefinementRun:
             install(session, fm)
         elif session.fmodel is not None:
             rephase(session)
+        epart = self.objective.part("em")
+        if epart is not None and "b" in self.s.params:
+            self._b_from_em(epart.target)
+
+    def _b_from_em(self, target) -> None:
+        """The overall B of the EM map beyond the model (`EmTarget.overall_b`, fitted to
+        D per shell) moved into the moving isotropic atoms' B, as servalcat's overall
+        scale does: the target does not see it (D absorbs it), the written B-values and
+        map-model figures (CC_mask) do."""
+        import numpy as np
+
+        from mainpy.refine.adp_params import B_MAX, B_MIN, aniso_rows
+        atoms = self.session.atoms
+        target.set_atoms(atoms)
+        target.refresh()
+        iso = self.moving & ~aniso_rows(atoms)
+        if not iso.any():
+            return
+        b = target.overall_b()
+        b = max(b, B_MIN - float(atoms.b[iso].min()))
+        if abs(b) < 0.5:
+            return
+        new_b = atoms.b.copy()
+        new_b[iso] = np.clip(atoms.b[iso] + b, B_MIN, B_MAX)
+        self.session.model.atoms = atoms.replace(b=new_b)
+        target.set_atoms(self.session.atoms)
+        target.refresh()
+        self.session.echo(f"  overall B of the EM map ({b:+.1f} A^2) moved into the atoms' B",
+                          level=2)
 
 
     def _b_from_scale(self, fm) -> None:

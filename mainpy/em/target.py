@@ -101,6 +101,20 @@ class EmTarget(Target):
         self._w = np.where(inside, 1.0 / self.S[np.maximum(self.shells.index, 0)], 0.0)
         self._atoms = atoms
 
+    def overall_b(self) -> float:
+        """The B the map has beyond the model: ln D_s = ln k - B s^2/4 fitted over the
+        shells with D_s > 0 (weights: coefficients times D_s); servalcat's overall scale
+        moves it into the model's B, and so does the refinement run after a B run."""
+        d = self.D
+        ok = d > 0
+        if ok.sum() < 3:
+            return 0.0
+        s2 = 1.0 / self.shells.d_mid[ok] ** 2
+        w = np.array([len(m) for m in self._members], float)[ok] * d[ok]
+        a = np.vstack([np.ones(ok.sum()), -s2 / 4]).T * np.sqrt(w)[:, None]
+        coef, *_ = np.linalg.lstsq(a, np.log(d[ok]) * np.sqrt(w), rcond=None)
+        return float(coef[1])
+
     def set_atoms(self, atoms) -> None:
         """The model the next `refresh()` fits D and S to (the run's accepted model)."""
         self._atoms = atoms

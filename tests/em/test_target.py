@@ -42,6 +42,7 @@ def test_coefficients_line_up_with_the_model(maps):
     assert v.min() > 1 - 5e-4, v
     s2 = 1 / t.shells.d_mid ** 2
     np.testing.assert_allclose(t.D, np.exp(-20.0 * s2 / 4), rtol=0.02)
+    assert abs(t.overall_b() - 20.0) < 0.5
 
 
 def _fd(target, atoms, p, j, c, h):
