@@ -67,9 +67,11 @@ def get_em(session, n: int):
 
 def em_target(session):
     """The SPA target of ENER EM on its map (work: full map, or half 1)."""
+    from mainpy.em.mapfile import check_holds
     from mainpy.em.target import EmTarget
     st = session.ener["em"]
     data = get_em(session, st["map"])
+    check_holds(data.full, session.atoms.xyz)   # a model read after the map, or moved
     work = st.get("work", "full")
     if work == "half1" and not data.has_halves:
         raise ScienceError(f"ENER EM WORK HALF1 needs half maps; map {st['map']} has none")

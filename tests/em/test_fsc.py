@@ -127,6 +127,14 @@ def test_read_em_checks(files, tmp_path):
     with pytest.raises(MainpyError, match="away.mrc.*does not hold the model"):
         s.run(f"read map 2 file {tmp_path / 'away.mrc'} em")
     assert s.em == before
+    # a model moved out of the box after the map was read: ENER EM's run refuses it
+    s.run("define bond angle dihe impr by topo")
+    s.run("ener em on map 1")
+    xyz = s.atoms.xyz.copy()
+    s.model.atoms = s.atoms.replace(xyz=xyz + 200.0)
+    with pytest.raises(MainpyError, match="full.mrc.*does not hold the model"):
+        s.run("refine position step 2")
+    np.testing.assert_array_equal(s.atoms.xyz, xyz + 200.0)
 
 
 def test_write_keeps_the_box_of_a_trimmed_map(files, tmp_path):
