@@ -46,6 +46,7 @@ def default_terms() -> dict:
     out["xray"] = {"on": False, "scale": 1.0, "target": "ml"}
     out["dens"] = {"on": False, "scale": 1.0, "map": None}
     out["diff"] = {"on": False, "scale": 1.0, "map": None}
+    out["em"] = {"on": False, "scale": 1.0, "map": None, "work": "full"}
     return out
 
 
@@ -165,6 +166,8 @@ STATE: tuple[Field, ...] = (
           "with the model, refined by B-VALUES TLS"),
     Field("saved", dict, DICT_OF_OBJECTS, "SAVE COOR points: name -> arrays"),
     Field("maps", dict, DICT_OF_OBJECTS, "map number -> gemmi.FloatGrid"),
+    Field("em", dict, DICT_OF_OBJECTS, "READ MAP n ... HALF1 ... HALF2 ...: EM map "
+          "number -> mainpy.em.data.EmData (a box of its own, apart from MAPS)"),
     Field("reflections", lambda: None, OBJECT,
           "READ REFL (mainpy.xtal.reflections.Reflections)"),
     Field("fmodel", lambda: None, OBJECT, "the last re-phasing (mainpy.xtal.fmodel.Fmodel)"),

@@ -278,6 +278,7 @@ class RefinementRun:
         from mainpy.app.phasing import install, rephase
         session = self.session
         if session.reflections is None or session.model is None:
+            self.refresh_map_targets()
             return
         part = self.objective.part("xray")
         if part is not None:
@@ -301,6 +302,10 @@ class RefinementRun:
             part = self.objective.part(t)
             if part is not None and self.session.ener[t]["map"] in self.session.maps:
                 part.target = map_target(self.session, t)
+        part = self.objective.part("em")
+        if part is not None:        # D and S per shell for the model as it is now
+            part.target.set_atoms(self.session.atoms)
+            part.target.refresh()
 
     def _on_kick(self, k, a):
         from mainpy.refine.kick_protocol import B_PER_A
@@ -382,6 +387,35 @@ class RefinementRun:
             install(session, fm)
         elif session.fmodel is not None:
             rephase(session)
+        epart = self.objective.part("em")
+        if epart is not None and "b" in self.s.params:
+            self._b_from_em(epart.target)
+
+    def _b_from_em(self, target) -> None:
+        """The overall B of the EM map beyond the model (`EmTarget.overall_b`, fitted to
+        D per shell) moved into the moving isotropic atoms' B, as servalcat's overall
+        scale does: the target does not see it (D absorbs it), the written B-values and
+        map-model figures (CC_mask) do."""
+        import numpy as np
+
+        from mainpy.refine.adp_params import B_MAX, B_MIN, aniso_rows
+        atoms = self.session.atoms
+        target.set_atoms(atoms)
+        target.refresh()
+        iso = self.moving & ~aniso_rows(atoms)
+        if not iso.any():
+            return
+        b = target.overall_b()
+        b = max(b, B_MIN - float(atoms.b[iso].min()))
+        if abs(b) < 0.5:
+            return
+        new_b = atoms.b.copy()
+        new_b[iso] = np.clip(atoms.b[iso] + b, B_MIN, B_MAX)
+        self.session.model.atoms = atoms.replace(b=new_b)
+        target.set_atoms(self.session.atoms)
+        target.refresh()
+        self.session.echo(f"  overall B of the EM map ({b:+.1f} A^2) moved into the atoms' B",
+                          level=2)
 
 
     def _b_from_scale(self, fm) -> None:

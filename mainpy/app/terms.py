@@ -11,7 +11,7 @@ from __future__ import annotations
 from mainpy.errors import ScienceError
 
 #: the data terms of ENER (the others are restraint terms)
-DATA_TERMS = ("xray", "dens", "diff")
+DATA_TERMS = ("xray", "dens", "diff", "em")
 
 
 def apply_terms(session, energy):
@@ -68,6 +68,9 @@ def data_targets(session):
     for t in ("dens", "diff"):
         if e[t]["on"]:
             out.append((t, e[t]["scale"], map_target(session, t)))
+    if e.get("em", {}).get("on"):
+        from mainpy.app.em import em_target
+        out.append(("em", e["em"]["scale"], em_target(session)))
     return out
 
 

@@ -58,6 +58,13 @@ def _ener(session, args):
                 st["map"] = v["map"]
             if "target" in v:
                 st["target"] = v["target"]
+            if "work" in v:
+                st["work"] = v["work"]
+    if new["em"]["on"] and new["em"]["map"] is None:
+        raise MainpyError("ENER EM needs the EM map it refines against: ener em on map n")
+    if new["em"]["on"] and new["em"]["map"] not in session.em:
+        session.warn(f"EM map {new['em']['map']} does not exist yet (read map n file ... "
+                     "half1 ... half2 ...)")
     for t in ("dens", "diff"):
         if new[t]["on"] and new[t]["map"] is None:
             raise MainpyError(f"ENER {t.upper()} needs the map it refines against: "
@@ -79,7 +86,8 @@ def _ener(session, args):
         on = [t for t, st in new.items() if st["on"]]
         session.echo(" terms on: " + (" ".join(
             f"{t}" + (f"*{st['scale']:g}" if st["scale"] != 1 else "") +
-            (f"(map {st['map']})" if st.get("map") is not None and t in ("dens", "diff") else "")
+            (f"(map {st['map']})" if st.get("map") is not None and t in ("dens", "diff", "em")
+             else "")
             + (f"({st['target']})" if t == "xray" else "")
             for t in on for st in [new[t]]) or "none"))
 
@@ -97,6 +105,10 @@ _clauses += [
            help="real-space target: model density against map n"),
     Clause("diff", (_STATE,), sub=(_MAP, _SCALE), repeat=0, help="difference-map target"),
     Clause("xray", (_STATE,), sub=(_TARGET, _SCALE), repeat=0, help="reciprocal-space target"),
+    Clause("em", (_STATE,), sub=(_MAP, _SCALE, Clause(
+        "work", (Choice("full", "half1"),),
+        help="refine against the full map (default) or half map 1 (cross-validation)")),
+           repeat=0, help="Fourier-space SPA target against EM map n (servalcat's)"),
     Clause("show", help="each term's energy and count"),
     Clause("list", sub=(Clause("range", (Real("lo"), Real("hi")),
                                help="|Z| (deviation/esd) between lo and hi"),),

@@ -1,6 +1,6 @@
 """SHOW: keys, variables, the crystal, selections (energies, R-values, geometry later)."""
 
-from mainpy.lang.registry import Clause, Name, Sele, command
+from mainpy.lang.registry import Clause, Int, Name, Sele, command
 from mainpy.lang.selection_words import BUILTIN_KEYS
 
 MAX_LISTED = 50
@@ -95,6 +95,15 @@ def _show(session, args):
             _show_sele(session, args["sele"])
         elif name == "maps":
             _show_maps(session)
+        elif name == "fsc":
+            from mainpy.app.em import fsc_lines
+            lines, fig = fsc_lines(session, args["fsc"])
+            for line in lines:
+                session.result(line)
+            for var, key in (("FSC_WORK", "fsc_work_avg"), ("FSC_FREE", "fsc_free_avg"),
+                             ("CC_MASK", "cc_mask")):
+                if key in fig:
+                    session.variables[var] = round(fig[key], 6)
         elif name == "r_value":
             _show_r_value(session, args[name])
         elif name == "ener":
@@ -127,6 +136,9 @@ command("show", help="print keys, variables, the crystal, a selection, energies,
                  Clause("vari", help="variables and their values"),
                  Clause("crystal", help="cell, space group, atom count"),
                  Clause("maps", help="the maps in memory"),
+                 Clause("fsc", (Int("n", help="the EM map"),),
+                        help="EM validation against map n: FSC half/half (0.143), "
+                             "model/map (0.5), FSC_work/FSC_free, CC_mask"),
                  Clause("ener", help="each energy term and its restraint count"),
                  Clause("geometry", help="rmsd bonds/angles, Ramachandran"),
                  Clause("history", help="the last refinement run: R, rmsd, weight by step "

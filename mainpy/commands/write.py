@@ -36,6 +36,11 @@ command("write", "coor", help="write the model (PDB or mmCIF, from the name or P
                   "write coor file refined.pdb hydrogens off"))
 
 def _write_map(session, args):
+    if args["n"] in session.em:
+        from mainpy.app.em import write_em
+        write_em(session, args["n"], args["file"])
+        session.echo(f" EM map {args['n']} written to {args['file']}")
+        return
     from mainpy.app.maps import get_map
     from mainpy.xtal.maps import write_map
     write_map(args["file"], get_map(session, args["n"]))

@@ -188,4 +188,4 @@ def test_help_lists_each_clause_once():
         assert len(rows) == len(set(rows)), cmd.name
     text = registry().find(["ener"]).help_text()
     assert text.count("SCALE r  ") == 1 and text.count("MAP n  ") == 1
-    assert "after BOND ANGLE DIHE" in text and "after DENS DIFF:" in text
+    assert "after BOND ANGLE DIHE" in text and "after DENS DIFF EM:" in text

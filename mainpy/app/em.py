@@ -1,0 +1,92 @@
+"""EM maps of the session (READ MAP n FILE ... HALF1 ... HALF2 ...): reading with the
+checks, trimming around the model, the SPA target ENER EM uses, SHOW FSC's figures.
+
+EM maps live in `session.em` (map number -> mainpy.em.data.EmData), apart from the
+crystal maps of `session.maps`, which share one grid over a unit cell; an EM box is a
+P1 cell of its own. Every step builds new objects and stores them at the end, so a
+failed sentence leaves the session as it was.
+"""
+
+from __future__ import annotations
+
+from mainpy.errors import InputError, ScienceError
+
+#: padding (A) kept around the model when a box is trimmed
+TRIM_PADDING = 8.0
+
+
+def read_em(session, n: int, path, half1=None, half2=None, reso: float | None = None,
+            trim: bool = True) -> list[str]:
+    """Read map n (and its half maps): checks, trimming; returns the lines to echo."""
+    import numpy as np
+
+    from mainpy.em import mapfile
+    from mainpy.em.data import EmData
+    if (half1 is None) != (half2 is None):
+        raise InputError("give both half maps (HALF1 file HALF2 file) or none")
+    full = mapfile.read_em_map(path)
+    halves = [mapfile.read_em_map(p) for p in (half1, half2) if p is not None]
+    for h in halves:
+        mapfile.check_same_box(full, h)
+    lines = [f" map {n}: {full.describe()} from {path}"]
+    if session.model is not None:
+        xyz = session.atoms.xyz
+        mapfile.check_holds(full, xyz)
+        if trim:
+            lo, hi = mapfile.trim_bounds(full, xyz, TRIM_PADDING)
+            if tuple(hi - lo) != full.shape:
+                full = mapfile.trim(full, lo, hi)
+                halves = [mapfile.trim(h, lo, hi) for h in halves]
+                lines.append(f" trimmed to {full.describe()} ({TRIM_PADDING:g} A around "
+                             "the model)")
+    if reso is not None and reso < 2 * float(np.max(full.pixel)) * 0.999:
+        raise InputError(f"RESO {reso:g} A is finer than the map's Nyquist limit "
+                         f"{2 * float(np.max(full.pixel)):.2f} A (2 pixels)")
+    data = EmData(full, *(halves or (None, None)), d_min=reso)
+    if data.has_halves:
+        _, _, d143 = data.half_fsc()
+        lines.append(f" half maps {half1} {half2}: FSC falls to 0.143 at {d143:.2f} A")
+        if reso is None:
+            data.d_min = max(d143, data.grid_d_min())
+    if data.d_min is None:
+        data.d_min = data.grid_d_min()
+    lines.append(f" resolution used: {data.d_min:.2f} A")
+    em = dict(session.em)
+    em[n] = data
+    session.em = em
+    return lines
+
+
+def get_em(session, n: int):
+    if n not in session.em:
+        have = ", ".join(str(k) for k in sorted(session.em)) or "none"
+        raise ScienceError(f"no EM map {n} (EM maps in memory: {have}; read map n file "
+                           "x.mrc half1 a.mrc half2 b.mrc reads one)")
+    return session.em[n]
+
+
+def em_target(session):
+    """The SPA target of ENER EM on its map (work: full map, or half 1)."""
+    from mainpy.em.mapfile import check_holds
+    from mainpy.em.target import EmTarget
+    st = session.ener["em"]
+    data = get_em(session, st["map"])
+    check_holds(data.full, session.atoms.xyz)   # a model read after the map, or moved
+    work = st.get("work", "full")
+    if work == "half1" and not data.has_halves:
+        raise ScienceError(f"ENER EM WORK HALF1 needs half maps; map {st['map']} has none")
+    return EmTarget(data.full, data.d_min, data.half1, data.half2, work=work,
+                    atoms=session.atoms)
+
+
+def fsc_lines(session, n: int) -> tuple[list[str], dict]:
+    """SHOW FSC: the validation table of the model against EM map n, and its figures."""
+    from mainpy.em.data import validation, validation_lines
+    data = get_em(session, n)
+    fig = validation(data, session.need_model().atoms)
+    return validation_lines(fig), fig
+
+
+def write_em(session, n: int, path) -> None:
+    from mainpy.em.mapfile import write_em_map
+    write_em_map(path, get_em(session, n).full)
