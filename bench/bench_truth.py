@@ -159,7 +159,9 @@ def run_mainpy(start, mtz, out, steps=None) -> float:
     pre = "" if steps is None else \
         (f"set vari REF_B = {steps[0]}; set vari REF_STEPS = {steps[1]}; "
          "set vari REF_CONVERGE = -1; ")
-    text = f"read mono {data_root() / 'monomers'}; {pre}<refine {start} {mtz} {out}"
+    # the data were made without hydrogens (the truth has none): the start gets none
+    text = (f"read mono {data_root() / 'monomers'}; set vari REF_HYDROGENS = keep; "
+            f"{pre}<refine {start} {mtz} {out}")
     return timed([sys.executable, "-m", "mainpy", "-q", "--journal", "none", "-c", text],
                  Path(out).parent)
 

@@ -15,6 +15,26 @@ def count(session) -> int:
     return int(is_hydrogen(session.atoms).sum()) if session.model is not None else 0
 
 
+#: HYDROGEN AUTO adds riding H to a model without any when the data reach this (A). The
+#: shipped refinement of deposited 1aba (1.45 A) ended at R-free 0.1638 with them against
+#: 0.1754 without, 1l2h (1.54 A) 0.2668 against 0.2675; 1d7m (2.4 A) 0.2728 against 0.2676
+AUTO_H_D = 2.0
+
+
+def auto(session) -> tuple[bool, str]:
+    """(whether HYDROGEN AUTO adds hydrogens, why)."""
+    from mainpy.app.adp import used_reflections
+    n = count(session)
+    if n:
+        return False, f"the model has {n} hydrogens: kept (riding)"
+    _, d = used_reflections(session)
+    if d is None:
+        return False, "no reflections: none added"
+    if d <= AUTO_H_D:
+        return True, f"{d:.2f} A data (<= {AUTO_H_D:g} A): riding hydrogens wanted"
+    return False, f"{d:.2f} A data (> {AUTO_H_D:g} A): no hydrogens added"
+
+
 def _key(ch, res, at) -> tuple:
     return (ch.name, res.seqid.num, res.seqid.icode, res.name, at.name, at.altloc)
 
@@ -74,7 +94,8 @@ def add(session, mask=None) -> str:
     gone = len(keep) - kept
     atoms = from_structure(st)
     _install(session, Model(atoms, st, model.path))
-    out = f" {added} hydrogens added (riding on their parents in refinement)"
+    out = (f" {added} hydrogens added (riding on their parents in refinement)" if added
+           else " no hydrogens added: the dictionaries in use name none for these residues")
     if keep:
         out += f"; {kept} present kept"
     if gone > 0:

@@ -444,6 +444,9 @@ class RefinementRun:
         new_b[iso] = np.clip(atoms.b[iso] + b, B_MIN, B_MAX)   # clipped at B_MAX only
         u[an, :3] += b / EIGHT_PI2             # the same isotropic B added to U
         new_b[an] = b_equivalent(u[an])
+        if self.riding is not None:             # riding H keep 1.2 B of their parents
+            rows = self.riding.riders(moving)
+            new_b[rows] = self.riding.b_of_parents(new_b, u, rows)
         self.session.model.atoms = atoms.replace(b=new_b, aniso=u)
         self._shift_tls(b / EIGHT_PI2)
         fm.update(self.session.atoms, warm=False)

@@ -5,7 +5,7 @@ is imported when the action first runs, so start-up stays fast.
 """
 
 FAMILIES = ("control", "read", "write", "set", "key", "show", "coor", "refl", "maps",
-            "ener", "minimize", "tls", "hydrogen", "ensemble", "batch", "multimodel",
+            "ener", "minimize", "tls", "hydrogen", "water", "ensemble", "batch", "multimodel",
             "image")
 
 

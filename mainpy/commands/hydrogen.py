@@ -2,7 +2,7 @@
 
 from mainpy.lang.registry import Choice, Sele, command
 
-ACTIONS = ("add", "remove", "keep", "riding", "free")
+ACTIONS = ("add", "remove", "keep", "auto", "riding", "free")
 
 
 def _hydrogen(session, args):
@@ -10,6 +10,10 @@ def _hydrogen(session, args):
     session.need_model()
     what = args.get("action")
     mask = session.select(args["sele"]) if "sele" in args else None
+    if what == "auto":
+        add, why = H.auto(session)
+        session.echo(f" HYDROGEN AUTO: {why}")
+        what = "add" if add else "keep"
     if what == "add":
         session.echo(H.add(session, mask))
     elif what == "remove":
@@ -33,7 +37,8 @@ command("hydrogen", help="add hydrogens (riding), remove them, or say how they r
                 "parent atoms in refinement: no variables of their own, the gradient on\n"
                 "them added to the parent's, B = 1.2 B(parent), placed again by their\n"
                 "restraints at each re-phasing. FREE refines them as any atom. KEEP\n"
-                "changes nothing (for macros: HYDROGEN REF_HYDROGENS).\n"
+                "changes nothing (for macros: HYDROGEN REF_HYDROGENS). AUTO adds them\n"
+                "to a model without any when the data reach 2.0 A or better, else keeps.\n"
                 "WRITE COOR ... HYDROGENS OFF writes the model without them.",
         examples=("hydrogen add", "hydrogen remove", "hydrogen free",
                   "hydrogen add sele resi numb 10 : 20 end"))

@@ -1,0 +1,100 @@
+"""HYDROGEN through the language: added from the library (those present kept), removed,
+written or not, and riding in a refinement (their bonds kept, B from the parents)."""
+
+import io
+
+import gemmi
+import numpy as np
+import pytest
+
+from mainpy.errors import MainpyError
+from mainpy.refine.riding import H_B_FACTOR, is_hydrogen, parents
+from mainpy.session import Session
+
+
+def _keys(atoms, rows):
+    return [(str(atoms.chain[i]), int(atoms.resseq[i]), str(atoms.name[i]),
+             str(atoms.altloc[i])) for i in rows]
+
+
+def _by_key(atoms, mask):
+    rows = np.flatnonzero(mask)
+    return dict(zip(_keys(atoms, rows), atoms.xyz[rows]))
+
+
+def test_add_keep_remove_and_write(data, monlib_dir, tmp_path):
+    s = Session(out=io.StringIO())
+    with pytest.raises(MainpyError, match="model"):
+        s.run("hydrogen add")
+    s.run(f"read mono {monlib_dir}; read coor file {data('xtal/1aba/1aba.pdb')}")
+    a0 = s.atoms
+    heavy0 = _by_key(a0, np.ones(len(a0), bool))
+    s.run("hydrogen add")
+    a1 = s.atoms
+    hyd = is_hydrogen(a1)
+    assert hyd.sum() > 700 and len(a1) == len(a0) + hyd.sum()
+    assert not is_hydrogen(a1)[a1.resname == "HOH"].any()       # waters left out
+    heavy1 = _by_key(a1, ~hyd)
+    assert heavy1.keys() == heavy0.keys()
+    assert max(np.abs(heavy1[k] - heavy0[k]).max() for k in heavy0) == 0.0
+    assert s.model_changed()
+    s.run("define bond angle dihe impr by topo")
+    par = parents(a1, s.restraints.bond_idx)
+    d = np.linalg.norm(a1.xyz[hyd] - a1.xyz[par[hyd]], axis=1)
+    assert (par[hyd] >= 0).all() and 0.8 < d.min() and d.max() < 1.15
+    # again: nothing added, the present ones kept where they are
+    h1 = _by_key(a1, hyd)
+    s.run("hydrogen add")
+    assert "no hydrogens added" in s.out.getvalue().splitlines()[-2]
+    a2 = s.atoms
+    h2 = _by_key(a2, is_hydrogen(a2))
+    assert h2.keys() == h1.keys() and max(np.abs(h2[k] - h1[k]).max() for k in h1) < 1e-3
+    # written without them, and with them
+    s.run(f"write coor file {tmp_path / 'noh.pdb'} hydrogens off")
+    st = gemmi.read_structure(str(tmp_path / "noh.pdb"))
+    assert st[0].count_atom_sites() == len(a0) and not st[0].has_hydrogen()
+    s.run(f"write coor file {tmp_path / 'h.pdb'}")
+    st = gemmi.read_structure(str(tmp_path / "h.pdb"))
+    assert sum(a.is_hydrogen() for r in st[0].all() for a in [r.atom]) == hyd.sum()
+    s.run("hydrogen remove")
+    assert len(s.atoms) == len(a0)
+    back = _by_key(s.atoms, np.ones(len(s.atoms), bool))
+    assert max(np.abs(back[k] - heavy0[k]).max() for k in heavy0) < 1e-3
+    # a selection: only those residues get hydrogens
+    s.run("hydrogen add sele resi numb 10 : 12 end")
+    a3 = s.atoms
+    got = set(a3.resseq[is_hydrogen(a3)].tolist())
+    assert got == {10, 11, 12}
+    before = s.fingerprint()
+    with pytest.raises(MainpyError):
+        s.run("hydrogen add sele resi numb 10 : 12 .and. nonsense end")
+    assert s.fingerprint() == before
+
+
+def test_riding_refinement(data, monlib_dir):
+    """A refinement with riding H: no H is a variable, their distances to the parents
+    stay those of the restraints, their B is 1.2 B of the parent, R-free falls."""
+    s = Session(out=io.StringIO())
+    s.run(f"read mono {monlib_dir}; read coor file {data('xtal/1aba/1aba.pdb')}")
+    s.run(f"read refl file {data('xtal/1aba/1aba.mtz')}")
+    s.run("hydrogen add; define bond angle dihe impr by topo; refl phase; ener xray on")
+    r0 = s.variables["R_FREE"]
+    s.run("refine position b-values step 20 phase steps 10")
+    out = s.out.getvalue()
+    assert "hydrogens ride on their parents" in out
+    n_heavy = int((~is_hydrogen(s.atoms)).sum())
+    assert f"minimizing {len(s.atoms)} atoms" in out     # all move, H through parents
+    a = s.atoms
+    hyd = is_hydrogen(a)
+    par = parents(a, s.restraints.bond_idx)
+    d = np.linalg.norm(a.xyz[hyd] - a.xyz[par[hyd]], axis=1)
+    ideal = {frozenset(map(int, b)): v for b, v in zip(s.restraints.bond_idx,
+                                                      s.restraints.bond_ideal)}
+    want = np.array([ideal[frozenset((int(h), int(par[h])))] for h in np.flatnonzero(hyd)])
+    assert np.abs(d - want).max() < 0.03
+    assert np.allclose(a.b[hyd], H_B_FACTOR * a.b[par[hyd]], rtol=1e-6)
+    assert float(s.variables["R_FREE"]) < float(r0) - 0.01
+    assert n_heavy == 880
+    # FREE: the H are refined as atoms (no riding line)
+    s.run("hydrogen free; refine position step 3")
+    assert "refined as free atoms" in s.out.getvalue()
