@@ -24,13 +24,13 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mainpy.app.cluster import INPUTS, write_inputs
 from mainpy.errors import MainpyError
 from mainpy.fileio import atomic_write
 
 MODEL_ENDINGS = (".pdb", ".ent", ".cif", ".mmcif", ".pdb.gz", ".cif.gz")
 DATA_ENDINGS = (".mtz", ".hkl", ".sca", ".cif", ".mmcif")
 #: a job's inputs in its private folder
-INPUTS = "in"
 
 
 @dataclass
@@ -144,10 +144,7 @@ def _job_task(inputs: dict, macro_name: str, args: list, monlib, measure: bool) 
     tmp = Path(tempfile.mkdtemp(prefix="mainpy_job_"))
     out = io.StringIO()
     try:
-        for name, content in inputs.items():
-            p = tmp / INPUTS / name
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(content)
+        write_inputs(tmp, inputs)
         cwd = os.getcwd()
         os.chdir(tmp)       # what the macro writes by a relative name comes back
         try:

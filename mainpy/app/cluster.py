@@ -184,6 +184,19 @@ class DaskEngine:
         return out
 
 
+#: the folder of a task's private working folder that holds the inputs it carried
+INPUTS = "in"
+
+
+def write_inputs(folder, inputs: dict) -> None:
+    """A task's inputs (name -> bytes) written under ``folder``/INPUTS on the worker."""
+    from pathlib import Path
+    for name, content in inputs.items():
+        p = Path(folder) / INPUTS / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(content)
+
+
 def dask_available() -> bool:
     import importlib.util
     return importlib.util.find_spec("distributed") is not None

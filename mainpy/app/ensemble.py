@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mainpy.app.cluster import INPUTS, write_inputs
 from mainpy.fileio import atomic_write
 
 
@@ -164,7 +165,6 @@ def _run_member(model, data, out_dir, seed, macro, monlib, variables,
 
 
 #: where a member's inputs go in its private folder (what it writes elsewhere comes back)
-INPUTS = "in"
 
 
 def _member_task(inputs: dict, model_name, data_name, seed, macro_name, monlib, variables,
@@ -175,10 +175,7 @@ def _member_task(inputs: dict, model_name, data_name, seed, macro_name, monlib, 
     import tempfile
     tmp = Path(tempfile.mkdtemp(prefix=f"mainpy_member{int(seed)}_"))
     try:
-        for name, content in inputs.items():
-            p = tmp / INPUTS / name
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(content)
+        write_inputs(tmp, inputs)
         cwd = os.getcwd()
         os.chdir(tmp)          # what a macro writes by a relative name comes back too
         try:
