@@ -14,7 +14,7 @@ import numpy as np
 from mainpy.errors import MainpyError
 
 #: the plots WRITE PLOT makes
-KINDS = ("history", "r_value", "rama", "b_values")
+KINDS = ("history", "r_value", "rama", "b_values", "fsc")
 
 
 # ---------------------------------------------------------------------------- the data
@@ -187,7 +187,42 @@ def save_png(fig, path) -> None:
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
 
 
-def write_plot(session, kind: str, path, mask=None) -> str:
+def fsc_series(fig: dict) -> dict:
+    """The FSC curves of SHOW FSC's figures against 1/d^2 of the shells' middles:
+    model vs full map, and with half maps half vs half, model vs half 1 (work) and vs
+    half 2 (free)."""
+    sh = fig["shells"]
+    d = np.asarray(sh.d_mid, float)
+    out = {"s2": 1.0 / d ** 2, "curves": {"model vs map": np.asarray(fig["fsc_model"])}}
+    for key, label in (("fsc_half", "half 1 vs half 2"), ("fsc_work", "model vs half 1 (work)"),
+                       ("fsc_free", "model vs half 2 (free)")):
+        if key in fig:
+            out["curves"][label] = np.asarray(fig[key])
+    return out
+
+
+def draw_fsc(series: dict):
+    """FSC curves against resolution, with the 0.143 and 0.5 thresholds."""
+    Figure = _pyplot()
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    ax = fig.subplots()
+    for label, y in series["curves"].items():
+        ax.plot(series["s2"], y, "-", label=label)
+    for t in (0.143, 0.5):
+        ax.axhline(t, color="grey", lw=0.8, ls="--")
+    s2 = series["s2"]
+    ticks = np.linspace(s2.min(), s2.max(), 6)
+    ax.set_xticks(ticks, [f"{1 / np.sqrt(t):.2f}" if t > 0 else "inf" for t in ticks])
+    ax.set_xlabel("resolution (A)")
+    ax.set_ylabel("FSC")
+    ax.set_ylim(min(-0.05, float(np.nanmin([c.min() for c in series["curves"].values()]))),
+                1.02)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def write_plot(session, kind: str, path, mask=None, n=None) -> str:
     """WRITE PLOT: draw one of KINDS from the session and write it to ``path``; returns
     the line to echo."""
     if kind == "history":
@@ -211,6 +246,12 @@ def write_plot(session, kind: str, path, mask=None) -> str:
         s = b_series(session.atoms, mask)
         fig = draw_b(s)
         what = f"B along {len(s)} chain{'s' if len(s) > 1 else ''}"
+    elif kind == "fsc":
+        from mainpy.app.em import fsc_lines
+        _, figures = fsc_lines(session, n)
+        s = fsc_series(figures)
+        fig = draw_fsc(s)
+        what = f"FSC curves of map {n} ({', '.join(s['curves'])})"
     else:
         raise MainpyError(f"no plot {kind!r}: one of {', '.join(KINDS)}")
     save_png(fig, path)

@@ -160,9 +160,9 @@ class RefinementRun:
         if settings.kick is not None and self.phase_steps is None:
             from mainpy.refine.kick_protocol import ROUND_STEPS
             self.phase_steps = ROUND_STEPS
+        self.riding = self._riding() if settings.bodies is None else None
         self.adp = self._adp_model() if "b" in settings.params else None
         self.objective = build_objective(session)
-        self.riding = self._riding() if settings.bodies is None else None
         rpart = self.objective.part("restraints")
         if getattr(self.adp, "kind", None) == "tls" and rpart is not None:
             rpart.target.iso_rows = self.adp.member_of >= 0   # restrained on B_eq
@@ -203,6 +203,15 @@ class RefinementRun:
         r, line = riding(self.session, self.moving)
         if line:
             self.session.echo(line)
+        if r is not None and "b" in self.s.params:       # a riding H is isotropic
+            import numpy as np
+
+            from mainpy.refine.adp_params import make_isotropic
+            rows = np.zeros(len(self.session.atoms), bool)
+            rows[r.riders(self.moving)] = True
+            atoms, k = make_isotropic(self.session.atoms, rows)
+            if k:
+                self.session.model.atoms = atoms
         return r
 
     def describe(self) -> str:

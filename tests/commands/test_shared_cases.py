@@ -20,7 +20,8 @@ CASES = {"5e5z": ("xtal/5e5z/5e5z.pdb", "xtal/5e5z/5e5z.mtz", 0.0, "46 anisotrop
          "2r4r": ("xtal/2r4r/2r4r.pdb", "xtal/2r4r/2r4r.mtz", 0.0, "1, is the test set"),
          "2uui": ("xtal/2uui/2uui.pdb", "xtal/2uui/2uui.mtz", 0.005, "test set made now"),
          "1ehz": ("xtal/1ehz/1ehz.pdb", "xtal/1ehz/1ehz.mtz", 0.005, "test set made now"),
-         "1byz": ("xtal/1byz/1byz.pdb", "xtal/1byz/1byz.mtz", 0.015, "1141 anisotropic")}
+         "1byz": ("xtal/1byz/1byz.pdb", "xtal/1byz/1byz.mtz", 0.015,
+                  "622 hydrogens ride on their parents")}
 
 
 @pytest.mark.slow

@@ -68,3 +68,23 @@ def test_cross_validation_against_half_map_2(files):
     s.run("refine position b-values step 60 adjust bond 0.01")
     s.run("show fsc 1")
     assert s.variables["FSC_WORK"] > s.variables["FSC_FREE"] + 0.01
+
+
+def test_fsc_plot_draws_the_validation_curves(files, tmp_path):
+    """WRITE PLOT FSC: the curves drawn are SHOW FSC's (model vs map, half vs half, work,
+    free), and the PNG is a picture."""
+    from PIL import Image
+
+    from mainpy.app.em import fsc_lines
+    from mainpy.app.plots import fsc_series
+    d, _ = files
+    s = _start(d)
+    s.run(f"write plot fsc 1 file {tmp_path / 'fsc.png'}")
+    _, fig = fsc_lines(s, 1)
+    series = fsc_series(fig)
+    assert len(series["curves"]) == 4
+    assert np.allclose(series["curves"]["half 1 vs half 2"], fig["fsc_half"])
+    assert np.allclose(series["curves"]["model vs half 2 (free)"], fig["fsc_free"])
+    assert np.allclose(1 / np.sqrt(series["s2"]), fig["shells"].d_mid)
+    img = np.asarray(Image.open(tmp_path / "fsc.png").convert("L"), float)
+    assert img.shape[0] > 300 and img.std() > 10
