@@ -69,12 +69,14 @@ def rephase(session):
     scaling bins are reused on a shallow copy (update() replaces the arrays, so the
     Fmodel a failed sentence leaves behind is never touched). Warm fits are for the
     re-phasings inside a minimization (`mainpy.app.refinement`)."""
+    from mainpy.app.progress import FirstCompile
     key = _fmodel_key(session)
     old = session.fmodel
     if old is not None and getattr(old, "session_key", None) == key:
         fm = copy.copy(old).update(session.atoms, warm=False)
     else:
-        fm = new_fmodel(session)
+        with FirstCompile(session):
+            fm = new_fmodel(session)
     fm.session_key = key
     install(session, fm)
     return fm

@@ -112,3 +112,54 @@ class Progress:
             stream.write(text + "\n")
         stream.flush()
         self.shown = False
+
+
+#: modules of numba kernels compiled on their first use (cached on disk afterwards)
+KERNEL_MODULES = ("mainpy.sf._kernels", "mainpy.restraints.terms", "mainpy.restraints._cells",
+                  "mainpy.targets._likelihood_kernels", "mainpy.xtal._mask_kernels",
+                  "mainpy.xtal._scaling_kernels")
+_TOLD: list = []
+
+
+def uncompiled(modules=KERNEL_MODULES) -> list[str]:
+    """The kernel modules with no numba cache index beside them: their first use compiles
+    them. Empty when NUMBA_CACHE_DIR puts the cache elsewhere (nothing to tell)."""
+    import importlib.util
+    import os
+    from pathlib import Path
+    if os.environ.get("NUMBA_CACHE_DIR") or os.environ.get("NUMBA_DISABLE_JIT"):
+        return []
+    out = []
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        src = Path(spec.origin)
+        if not any((src.parent / "__pycache__").glob(f"{src.stem}.*.nbi")):
+            out.append(name)
+    return out
+
+
+class FirstCompile:
+    """Around the first heavy operation of a process: when mainpy's kernels have never
+    been compiled here, say so before (it takes a minute, once) and how long it took."""
+
+    def __init__(self, session, clock=time.monotonic):
+        self.session, self.clock = session, clock
+        self.todo = [] if _TOLD else uncompiled()
+
+    def __enter__(self):
+        if self.todo:
+            _TOLD.append(True)
+            self.start = self.clock()
+            self.session.echo(f" compiling mainpy's numerical kernels for this machine "
+                              f"({len(self.todo)} modules; first run only, about a minute; "
+                              "later runs start at once)")
+        return self
+
+    def __exit__(self, *exc):
+        if self.todo and exc[0] is None:
+            self.session.echo(f" re-phasing kernels compiled and cached in "
+                              f"{_seconds(self.clock() - self.start)} (the refinement's "
+                              "compile at their first use)")
+        return False

@@ -82,3 +82,33 @@ def test_the_result_keeps_the_updating_line_as_it_ended(monkeypatch):
     r = s.run("make map 2 kick count 3")
     assert "\r" in s.out.getvalue() and "\r" not in r.text
     assert any(line.startswith(" kicked models: 3/3 done in") for line in r.text.splitlines())
+
+
+def test_first_compile_is_told_once(tmp_path, monkeypatch):
+    """A kernel module without a numba cache index beside it is listed; with one it is
+    not; FirstCompile says so before and after, once per process."""
+    import io
+    import sys
+
+    from mainpy.app import progress as P
+    from mainpy.session import Session
+    pkg = tmp_path / "kpkg"
+    (pkg / "__pycache__").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "kern.py").write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    sys.modules.pop("kpkg", None)
+    assert P.uncompiled(("kpkg.kern",)) == ["kpkg.kern"]
+    (pkg / "__pycache__" / "kern.f-3.py311.nbi").write_text("")
+    assert P.uncompiled(("kpkg.kern",)) == []
+    monkeypatch.setattr(P, "_TOLD", [])
+    monkeypatch.setattr(P, "uncompiled", lambda: ["kpkg.kern"])
+    s = Session(out=io.StringIO())
+    ticks = iter([0.0, 17.0])
+    with P.FirstCompile(s, clock=lambda: next(ticks)):
+        pass
+    out = s.out.getvalue()
+    assert "compiling mainpy's numerical kernels" in out and "compiled and cached in 17 s" in out
+    with P.FirstCompile(Session(out=io.StringIO())) as again:
+        assert again.todo == []
