@@ -1,5 +1,7 @@
 """The shipped refinement (`<refine`, macros/refine.cmds) on deposited data, timed against
-servalcat `refine_xtal_norefmac --hydrogen no --ncycle 10` in the same run, or judged
+servalcat `refine_xtal_norefmac --ncycle 10` in the same run (`--hydrogen all` where the
+shipped macro adds riding hydrogens, data at HYDROGEN AUTO's resolution or better, else
+`--hydrogen no`), or judged
 (--judge) by rulers that are not mainpy's own.
 
 Run: python bench/bench_refine.py [--only 1d7m ...] [--extra] [--judge] [--no-servalcat]
@@ -155,6 +157,19 @@ def start_model(name, workdir) -> Path:
     return isotropic_start(name, workdir) if CASES[name].iso else data_root() / CASES[name].model
 
 
+def servalcat_hydrogens(name, start) -> str:
+    """`all` (riding H added) where mainpy's HYDROGEN AUTO adds them, else `no`: both
+    programs then refine the same kind of model."""
+    import gemmi
+
+    from mainpy.app.hydrogens import AUTO_H_D
+    st = gemmi.read_structure(str(start))
+    if st[0].has_hydrogen():
+        return "yes"
+    mtz = gemmi.read_mtz_file(str(data_root() / CASES[name].judge_mtz))
+    return "all" if mtz.resolution_high() <= AUTO_H_D else "no"
+
+
 def run_servalcat(name, start, workdir, extra=(), tag="servalcat") -> dict:
     """servalcat in a subprocess (`python -m servalcat` of this Python) on the judge data
     (``extra``: more of its options, e.g. ("--adp", "aniso")); its figures from its last
@@ -163,7 +178,7 @@ def run_servalcat(name, start, workdir, extra=(), tag="servalcat") -> dict:
     out = Path(workdir) / f"{name}_{tag}"
     cmd = [sys.executable, "-m", "servalcat", "refine_xtal_norefmac", "--model", str(start),
            "--hklin", str(d / c.judge_mtz), "--labin", ",".join(c.labels), "--free",
-           str(c.free), "--hydrogen", "no", "--ncycle", "10", "--monlib", str(d / "monomers"),
+           str(c.free), "--hydrogen", servalcat_hydrogens(name, start), "--ncycle", "10", "--monlib", str(d / "monomers"),
            "-s", "xray", "-o", str(out), *extra]
     t = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir, check=False)
