@@ -93,14 +93,18 @@ def add(session, mask=None) -> str:
     kept = sum(1 for ch in st[0] for r in ch for a in r if a.is_hydrogen()) - added
     gone = len(keep) - kept
     atoms = from_structure(st)
-    _install(session, Model(atoms, st, model.path))
-    out = (f" {added} hydrogens added (riding on their parents in refinement)" if added
-           else " no hydrogens added: the dictionaries in use name none for these residues")
+    again = install_edited(session, Model(atoms, st, model.path))
+    if added:
+        out = f" {added} hydrogens added (riding on their parents in refinement)"
+    elif kept:
+        out = " no hydrogens added: those the dictionaries name are all there"
+    else:
+        out = " no hydrogens added: the dictionaries in use name none for these residues"
     if keep:
         out += f"; {kept} present kept"
     if gone > 0:
         out += f"; {gone} present hydrogens the dictionaries do not name were removed"
-    return out
+    return out + ("\n" + again if again else "")
 
 
 def remove(session, mask=None) -> str:
@@ -116,17 +120,23 @@ def remove(session, mask=None) -> str:
     if n == 0:
         return " no hydrogens to remove"
     st = subset_structure(model, ~hyd)
-    _install(session, Model(from_structure(st), st, model.path))
-    return f" {n} hydrogens removed"
+    again = install_edited(session, Model(from_structure(st), st, model.path))
+    return f" {n} hydrogens removed" + ("\n" + again if again else "")
 
 
-def _install(session, new) -> None:
-    """The new model with the session's keys, TLS groups and data; the topology is made
-    again by the next run (DEFINE); the model counts as changed until written."""
-    tls = session.tls
+def install_edited(session, new) -> str:
+    """The edited model (atoms added or removed) with the session's keys, TLS groups and
+    data; its restraints made again if the old model had them. It counts as changed
+    until written. Returns DEFINE's line, or ""."""
+    from mainpy.app.topology import define_topology
+    tls, had = session.tls, session.energy is not None
     session.set_model(new)
     session.tls = tls
     session.model_mark = None
+    if not had:
+        return ""
+    what, _ = define_topology(session)
+    return what.replace(" topology", " topology made again", 1)
 
 
 def riding(session, moving):

@@ -420,6 +420,7 @@ class RefinementRun:
             return
         new_b = atoms.b.copy()
         new_b[iso] = np.clip(atoms.b[iso] + b, B_MIN, B_MAX)
+        self._ride_b(new_b, atoms.aniso)
         self.session.model.atoms = atoms.replace(b=new_b)
         target.set_atoms(self.session.atoms)
         target.refresh()
@@ -453,15 +454,20 @@ class RefinementRun:
         new_b[iso] = np.clip(atoms.b[iso] + b, B_MIN, B_MAX)   # clipped at B_MAX only
         u[an, :3] += b / EIGHT_PI2             # the same isotropic B added to U
         new_b[an] = b_equivalent(u[an])
-        if self.riding is not None:             # riding H keep 1.2 B of their parents
-            rows = self.riding.riders(moving)
-            new_b[rows] = self.riding.b_of_parents(new_b, u, rows)
+        self._ride_b(new_b, u)
         self.session.model.atoms = atoms.replace(b=new_b, aniso=u)
         self._shift_tls(b / EIGHT_PI2)
         fm.update(self.session.atoms, warm=False)
         self.session.echo(f"  overall B of the scale ({b:+.1f} A^2) moved into the atoms' B",
                           level=2)
 
+
+    def _ride_b(self, b, aniso) -> None:
+        """Riding hydrogens' B (in ``b``, in place) put back at 1.2 B of their parents
+        after an overall shift."""
+        if self.riding is not None:
+            rows = self.riding.riders(self.moving)
+            b[rows] = self.riding.b_of_parents(b, aniso, rows)
 
     def _keep_tls(self) -> None:
         """The session's TLS groups after the run: the refined tensors of a TLS run; zero

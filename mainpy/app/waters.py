@@ -11,9 +11,7 @@ from mainpy.errors import ScienceError
 def update(session, peak_sigma=None, keep_sigma=None, b_max=None, add=True,
            remove=True) -> list[str]:
     """Change the model's waters; returns the lines that say what was done."""
-    import gemmi
-
-    from mainpy.app.hydrogens import _install
+    from mainpy.app.hydrogens import install_edited
     from mainpy.app.phasing import need_fmodel, rephase
     from mainpy.model.atoms import from_structure
     from mainpy.model.model import Model, subset_structure
@@ -24,18 +22,13 @@ def update(session, peak_sigma=None, keep_sigma=None, b_max=None, add=True,
         raise ScienceError("WATER UPDATE needs reflections (READ REFL) for its maps")
     fm = need_fmodel(session)
     r = fm.refl
-    maps = {}
-    for kind in ("2mfodfc", "mfodfc"):
-        coeffs = fm.map_coefficients(kind, fill_missing=False)
-        grid = coefficients_to_map(r.hkl, coeffs, r.cell, r.spacegroup,
-                                   float(np.nanmin(r.d)))
-        maps[kind] = grid
-    grid = maps["2mfodfc"]
+    two, diff = (coefficients_to_map(r.hkl, fm.map_coefficients(kind, fill_missing=False),
+                                     r.cell, r.spacegroup, float(np.nanmin(r.d)))
+                 for kind in ("2mfodfc", "mfodfc"))
     kw = {k: v for k, v in (("peak_sigma", peak_sigma), ("keep_sigma", keep_sigma),
                             ("b_max", b_max)) if v is not None}
-    cell = model.structure.cell
-    plan = W.plan(session.atoms, cell, model.spacegroup, W.normalized(grid),
-                  W.normalized(maps["mfodfc"]), grid, add=add, remove=remove, **kw)
+    plan = W.plan(session.atoms, model.structure.cell, model.spacegroup, W.normalized(two),
+                  W.normalized(diff), two, add=add, remove=remove, **kw)
     n_rm = int(((np.asarray(session.atoms.resname).astype(str) == "HOH")
                 & plan.removed & (np.char.upper(session.atoms.element.astype(str)) == "O")).sum())
     if n_rm == 0 and not len(plan.added):
@@ -45,22 +38,18 @@ def update(session, peak_sigma=None, keep_sigma=None, b_max=None, add=True,
     if len(plan.added):
         _add_waters(st, plan.added, _new_b(session.atoms, plan.removed))
     atoms = from_structure(st)
-    had_topology = session.energy is not None
-    _install(session, Model(atoms, st, model.path))
+    again = install_edited(session, Model(atoms, st, model.path))
     lines = []
     why = ", ".join(f"{n} {w}" for w, n in plan.why_removed.items() if n)
     lines.append(f" waters: {n_rm} removed" + (f" ({why})" if why else "")
                  + f", {len(plan.added)} added at mFo-DFc peaks"
                  + (f" ({plan.heights.min():.1f}-{plan.heights.max():.1f} sigma)"
                     if len(plan.added) else ""))
-    if had_topology:
-        from mainpy.app.topology import define_topology
-        what, _ = define_topology(session)
-        lines.append(what.replace(" topology", " topology made again", 1))
+    if again:
+        lines.append(again)
     fm = rephase(session)
     rw, rf = fm.r_factors()
     lines.append(f" RE_PHASE: R-work {rw:.4f}  R-free {rf:.4f} with the new waters")
-    del gemmi
     return lines
 
 
