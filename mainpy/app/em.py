@@ -83,8 +83,18 @@ def fsc_lines(session, n: int) -> tuple[list[str], dict]:
     """SHOW FSC: the validation table of the model against EM map n, and its figures."""
     from mainpy.em.data import validation, validation_lines
     data = get_em(session, n)
-    fig = validation(data, session.need_model().atoms)
-    return validation_lines(fig), fig
+    atoms = session.need_model().atoms
+    fig = validation(data, atoms)
+    return validation_lines(fig, residue_labels(atoms)), fig
+
+
+def residue_labels(atoms) -> dict:
+    """Residue index -> "chain number name" (for per-residue tables)."""
+    import numpy as np
+    first = np.unique(atoms.residue_index, return_index=True)[1]
+    return {int(atoms.residue_index[i]): f"{atoms.chain[i]} {int(atoms.resseq[i])}"
+                                         f"{str(atoms.icode[i]).strip()} {atoms.resname[i]}"
+            for i in first}
 
 
 def write_em(session, n: int, path) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 from mainpy.errors import MainpyError
 
 #: the plots WRITE PLOT makes
-KINDS = ("history", "r_value", "rama", "b_values", "fsc")
+KINDS = ("history", "r_value", "rama", "b_values", "fsc", "cc")
 
 
 # ---------------------------------------------------------------------------- the data
@@ -222,6 +222,33 @@ def draw_fsc(series: dict):
     return fig
 
 
+def cc_series(atoms, fig: dict) -> dict:
+    """SHOW FSC's per-residue CC, per chain along the residue numbers."""
+    first = dict(zip(*np.unique(atoms.residue_index, return_index=True)))
+    out = {}
+    for r, cc in zip(fig["residues"], fig["cc_residue"]):
+        i = first[int(r)]
+        s = out.setdefault(str(atoms.chain[i]), {"resseq": [], "cc": []})
+        s["resseq"].append(int(atoms.resseq[i]))
+        s["cc"].append(float(cc))
+    return {ch: {k: np.array(v) for k, v in s.items()} for ch, s in out.items()}
+
+
+def draw_cc(series: dict):
+    """Map-model CC per residue along each chain."""
+    Figure = _pyplot()
+    n = max(1, len(series))
+    fig = Figure(figsize=(8, 2.5 * n + 0.5), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(n, 1, squeeze=False)[:, 0])
+    for ax, (ch, s) in zip(axes, series.items()):
+        ax.plot(s["resseq"], s["cc"], "-", color="tab:blue")
+        ax.set_ylabel(f"CC, chain {ch}")
+        ax.set_ylim(min(0.0, float(np.nanmin(s["cc"]))), 1.0)
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel("residue number")
+    return fig
+
+
 def write_plot(session, kind: str, path, mask=None, n=None) -> str:
     """WRITE PLOT: draw one of KINDS from the session and write it to ``path``; returns
     the line to echo."""
@@ -252,6 +279,12 @@ def write_plot(session, kind: str, path, mask=None, n=None) -> str:
         s = fsc_series(figures)
         fig = draw_fsc(s)
         what = f"FSC curves of map {n} ({', '.join(s['curves'])})"
+    elif kind == "cc":
+        from mainpy.app.em import fsc_lines
+        _, figures = fsc_lines(session, n)
+        s = cc_series(session.atoms, figures)
+        fig = draw_cc(s)
+        what = f"the map-model CC of {len(figures['residues'])} residues against map {n}"
     else:
         raise MainpyError(f"no plot {kind!r}: one of {', '.join(KINDS)}")
     save_png(fig, path)

@@ -108,14 +108,15 @@ command("write", "history", help="write the last refinement run's history as CSV
         examples=("write history file run.csv",))
 
 
-_PLOTS = ("history", "r_value", "rama", "b_values", "fsc")
+_PLOTS = ("history", "r_value", "rama", "b_values", "fsc", "cc")
 
 
 def _write_plot(session, args):
     from mainpy.app.plots import write_plot
     kind = next(k for k in _PLOTS if k in args)
     mask = session.select(args["sele"]) if "sele" in args else None
-    session.echo(write_plot(session, kind, args["file"], mask, args.get("fsc")))
+    session.echo(write_plot(session, kind, args["file"], mask,
+                            args.get("fsc", args.get("cc"))))
 
 
 command("write", "plot", help="draw a plot as a PNG (needs matplotlib: mainpy[plot])",
@@ -126,9 +127,11 @@ command("write", "plot", help="draw a plot as a PNG (needs matplotlib: mainpy[pl
                  Clause("b-values", help="mean B per residue along each chain"),
                  Clause("fsc", (Int("n", help="the EM map"),),
                         help="FSC curves of the model and half maps of EM map n (SHOW FSC)"),
+                 Clause("cc", (Int("n", help="the EM map"),),
+                        help="map-model CC per residue along the chains, EM map n"),
                  Clause("file", (File(),), help="the PNG file"),
                  Sele(help="B-VALUES: only these atoms")),
         needs=(_PLOTS, ("file",)), exclusive=(_PLOTS,), action=_write_plot,
         examples=("write plot history file run.png", "write plot rama file rama.png",
                   "write plot b-values file b.png sele segm name A end",
-                  "write plot fsc 1 file fsc.png"))
+                  "write plot fsc 1 file fsc.png", "write plot cc 1 file cc.png"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from mainpy.em import fsc as F
 from mainpy.em.mapfile import EmMap
 
@@ -13,6 +15,10 @@ HALF_THRESHOLD = 0.143
 MODEL_THRESHOLD = 0.5
 #: mask radius (A) of the map-model CC
 MASK_RADIUS = 3.0
+#: voxels within this (A) of a residue's atoms (nearest atom's residue) make its CC
+RESIDUE_RADIUS = 2.0
+#: SHOW FSC lists this many residues of lowest CC
+WORST_SHOWN = 10
 
 
 @dataclass
@@ -80,11 +86,15 @@ def validation(data: EmData, atoms, fcalc_engine_d: float | None = None) -> dict
     mask = F.model_mask(box.shape, box.pixel, box.origin, atoms.xyz, MASK_RADIUS)
     out["cc_mask"] = F.masked_cc(obs_map, model_map, mask)
     out["mask_voxels"] = int(mask.sum())
+    out["residues"], out["cc_residue"] = F.residue_cc(
+        obs_map, model_map, box.shape, box.pixel, box.origin, atoms.xyz,
+        atoms.residue_index, RESIDUE_RADIUS)
     return out
 
 
-def validation_lines(fig: dict) -> list[str]:
-    """The table SHOW FSC prints."""
+def validation_lines(fig: dict, labels=None) -> list[str]:
+    """The table SHOW FSC prints; ``labels`` (residue index -> "A 45 LYS") adds the
+    residues of lowest CC."""
     sh = fig["shells"]
     lines = []
     if "fsc_half" in fig:
@@ -100,6 +110,12 @@ def validation_lines(fig: dict) -> list[str]:
                      f"{fig['fsc_work_avg'] - fig['fsc_free_avg']:+.4f}")
     lines.append(f" CC_mask {fig['cc_mask']:.4f} ({fig['mask_voxels']} voxels within "
                  f"{MASK_RADIUS:g} A of an atom)")
+    if labels is not None and len(fig.get("cc_residue", ())):
+        cc = fig["cc_residue"]
+        order = np.argsort(np.nan_to_num(cc, nan=-2.0))[:WORST_SHOWN]
+        lines.append(f" per-residue CC (voxels within {RESIDUE_RADIUS:g} A): median "
+                     f"{np.nanmedian(cc):.3f}; lowest: " + ", ".join(
+                         f"{labels[fig['residues'][i]]} {cc[i]:.2f}" for i in order))
     head = f" {'d_max':>7} {'d_min':>7} {'n':>6} {'model':>7}"
     if "fsc_half" in fig:
         head += f" {'half':>7} {'work':>7} {'free':>7}"

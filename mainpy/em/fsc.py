@@ -164,6 +164,38 @@ def masked_cc(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
     return float(np.corrcoef(x, y)[0, 1])
 
 
+def residue_cc(a: np.ndarray, b: np.ndarray, shape, pixel, origin, xyz: np.ndarray,
+               residue: np.ndarray, radius: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+    """Per-residue map-model CC: each voxel within ``radius`` A of an atom belongs to the
+    residue of its nearest atom; the Pearson CC of the two boxes over each residue's
+    voxels. Returns (residue numbers that have voxels, their CC)."""
+    from scipy.spatial import cKDTree
+    shape, pixel, origin = np.asarray(shape), np.asarray(pixel, float), np.asarray(origin, float)
+    residue = np.asarray(residue)
+    if not len(xyz):
+        return np.zeros(0, residue.dtype), np.zeros(0)
+    lo = np.maximum(np.floor((xyz.min(0) - radius - origin) / pixel).astype(int), 0)
+    hi = np.minimum(np.ceil((xyz.max(0) + radius - origin) / pixel).astype(int) + 1, shape)
+    axes = [np.arange(lo[i], hi[i]) * pixel[i] + origin[i] for i in range(3)]
+    pts = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+    dist, near = cKDTree(xyz).query(pts, distance_upper_bound=radius)
+    inside = np.isfinite(dist)
+    box = tuple(slice(lo[i], hi[i]) for i in range(3))
+    x = np.asarray(a, np.float64)[box].reshape(-1)[inside]
+    y = np.asarray(b, np.float64)[box].reshape(-1)[inside]
+    names, which = np.unique(residue[near[inside]], return_inverse=True)
+    k = len(names)
+    n = np.bincount(which, minlength=k).astype(float)
+    sx, sy = np.bincount(which, x, k), np.bincount(which, y, k)
+    sxx, syy, sxy = (np.bincount(which, x * x, k), np.bincount(which, y * y, k),
+                     np.bincount(which, x * y, k))
+    cov = sxy - sx * sy / n
+    vx, vy = sxx - sx * sx / n, syy - sy * sy / n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cc = np.where((vx > 0) & (vy > 0), cov / np.sqrt(vx * vy), np.nan)
+    return names, cc
+
+
 def _good_size_even(n: int) -> int:
     """The smallest even size >= n with prime factors 2, 3, 5 only."""
     from mainpy.em.mapfile import _good_size
