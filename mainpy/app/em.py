@@ -16,8 +16,11 @@ TRIM_PADDING = 8.0
 
 
 def read_em(session, n: int, path, half1=None, half2=None, reso: float | None = None,
-            trim: bool = True) -> list[str]:
-    """Read map n (and its half maps): checks, trimming; returns the lines to echo."""
+            trim: bool = True, blur: float | None = None,
+            sharpen: bool = False) -> list[str]:
+    """Read map n (and its half maps): checks, trimming, an overall B applied to every
+    map alike (``blur`` given, or ``sharpen``: the B that flattens the full map's
+    falloff, mainpy.em.sharpen); returns the lines to echo."""
     import numpy as np
 
     from mainpy.em import mapfile
@@ -51,6 +54,18 @@ def read_em(session, n: int, path, half1=None, half2=None, reso: float | None = 
     if data.d_min is None:
         data.d_min = data.grid_d_min()
     lines.append(f" resolution used: {data.d_min:.2f} A")
+    if blur is not None or sharpen:
+        from mainpy.em import sharpen as S
+        b0 = S.falloff_b(data.full.array, data.full.pixel, data.d_min)
+        b = float(blur) if blur is not None else -b0
+        for k in ("full", "half1", "half2"):
+            m = getattr(data, k)
+            if m is not None:
+                setattr(data, k, m.with_array(S.blur(m.array, m.pixel, b)))
+        what = "sharpened" if b < 0 else "blurred"
+        lines.append(f" {what} by B {b:+.1f} A^2 (the full map's falloff was B {b0:.1f} A^2 "
+                     f"between {S.FIT_D_MAX:g} and {data.d_min:.2f} A, now "
+                     f"{S.falloff_b(data.full.array, data.full.pixel, data.d_min):.1f})")
     em = dict(session.em)
     em[n] = data
     session.em = em

@@ -58,12 +58,13 @@ command("read", "refl", help="read reflections (MTZ or mmCIF): amplitudes or int
         examples=("read refl file data.mtz", "read refl file data.mtz fobs F sigma SIGF free R"))
 
 def _read_map(session, args):
-    if "em" in args or "half1" in args or "half2" in args:
+    if any(k in args for k in ("em", "half1", "half2", "blur", "sharpen")):
         from mainpy.app.em import read_em
         half = [session.input_path(args[k]) if k in args else None
                 for k in ("half1", "half2")]
         for line in read_em(session, args["n"], session.input_path(args["file"]), *half,
-                            reso=args.get("reso"), trim="notrim" not in args):
+                            reso=args.get("reso"), trim="notrim" not in args,
+                            blur=args.get("blur"), sharpen="sharpen" in args):
             session.echo(line)
         return
     from mainpy.app.maps import put_map
@@ -83,14 +84,19 @@ command("read", "map", help="read a map (CCP4/MRC) into map n",
                  Clause("reso", (Real("d"),),
                         help="EM: resolution used (default: half-map FSC 0.143)"),
                  Clause("notrim", help="EM: keep the whole box (default: trimmed to the "
-                                       "model with 8 A padding)")),
-        needs=(("file",),), action=_read_map,
+                                       "model with 8 A padding)"),
+                 Clause("blur", (Real("b"),), help="EM: blur every map by B (A^2; a "
+                                                   "negative B sharpens; implies EM)"),
+                 Clause("sharpen", help="EM: sharpen by the B that flattens the full "
+                                        "map's falloff (10 A to the resolution used)")),
+        needs=(("file",),), exclusive=(("blur", "sharpen"),), action=_read_map,
         details="An EM map (EM, or half maps given) is kept apart from the crystal maps:\n"
                 "its box, origin and pixel come from the header; the box must hold the\n"
                 "model and the half maps share it. ENER EM refines against it, SHOW FSC\n"
                 "validates against it.",
         examples=("read map MAP_ORIG file mir.ccp4",
-                  "read map 1 file full.mrc half1 h1.mrc half2 h2.mrc"))
+                  "read map 1 file full.mrc half1 h1.mrc half2 h2.mrc",
+                  "read map 1 file full.mrc half1 h1.mrc half2 h2.mrc sharpen"))
 
 def _read_mono(session, args):
     from mainpy.app.topology import use_monomers
