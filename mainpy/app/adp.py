@@ -94,7 +94,7 @@ def count_parameters(atoms, moving, adp_kind: str, n_groups: int = 0) -> int:
     """Parameters of a position + ADP refinement of the moving atoms."""
     from mainpy.refine.adp_params import aniso_rows
     n = 3 * int(moving.sum())
-    if adp_kind in ("group", "group2"):
+    if adp_kind in ("group", "group2", "shared"):
         return n + n_groups
     an = aniso_rows(atoms) & moving
     return n + 6 * int(an.sum()) + int((moving & ~an).sum()) + 20 * n_groups
@@ -112,7 +112,7 @@ def adp_factory(session, moving: np.ndarray, model: str | None):
         want = moving & ~ap.waters(atoms) & ~ap.hydrogens(atoms)
         atoms, k = ap.make_anisotropic(atoms, want)
         session.model.atoms = atoms
-    elif model in ("iso", "group", "group2"):
+    elif model in ("iso", "group", "group2", "shared"):
         atoms, k = ap.make_isotropic(atoms, moving)
         session.model.atoms = atoms
         if k:
@@ -125,6 +125,14 @@ def adp_factory(session, moving: np.ndarray, model: str | None):
                 + _ratio(session, count_parameters(atoms, moving & ~riding_h(session, moving),
                                                  model, len(groups))))
         return (lambda a, rows: ap.GroupB(a, ap.residue_groups(a, rows, split))), line
+    if model == "shared":
+        groups = ap.conformer_groups(atoms, np.flatnonzero(moving))
+        shared = sum(len(g) > 1 for g in groups)
+        line = (f" ADP: one B per atom, shared by its copies in the other conformers "
+                f"({len(groups)} B-values, {shared} of them shared)"
+                + _ratio(session, count_parameters(atoms, moving & ~riding_h(session, moving),
+                                                 model, len(groups))))
+        return (lambda a, rows: ap.GroupB(a, ap.conformer_groups(a, rows))), line
     if model == "tls":
         from mainpy.app.tls import tls_factory
         return tls_factory(session, moving)

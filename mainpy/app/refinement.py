@@ -30,7 +30,7 @@ CONVERGE_CYCLES = 3
 #: isotropic, non-water atoms anisotropic, TLS groups + residual B, one B per residue,
 #: one B for the main chain and one for the side chain of each residue, or chosen by
 #: resolution and data-to-parameter ratio (mainpy.app.adp.choose_adp)
-ADP_MODELS = ("iso", "aniso", "tls", "group", "group2", "auto")
+ADP_MODELS = ("iso", "aniso", "tls", "group", "group2", "shared", "auto")
 
 
 @dataclass

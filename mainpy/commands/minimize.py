@@ -87,6 +87,7 @@ _CLAUSES = (
            help="refine ADPs: each atom's B or U as it is (default); ISO makes them all "
                 "isotropic, ANISO makes non-water atoms anisotropic; TLS groups (the TLS "
                 "command; one per chain by default) + residual B; GROUP one B per residue, GROUP2 main + side chain; "
+                "SHARED one B per atom and its copies in other conformers (MODELS); "
                 "AUTO chooses by resolution and reflections per parameter"),
     Clause("occu", help="refine occupancies"),
     Clause("by", (Choice("conj", "lbfgs", "body"),),

@@ -150,6 +150,18 @@ def residue_groups(atoms, idx: np.ndarray, split_side_chain: bool = False) -> li
     return [idx[g] for g in np.split(order, cut)]
 
 
+def conformer_groups(atoms, idx: np.ndarray) -> list:
+    """Groups of the rows `idx`: each atom with its copies in the other conformers of its
+    residue (the same name; one atom alone where there are none): MODELS' copies, or
+    alternate conformations, sharing one B."""
+    res = atoms.residue_index[idx].astype(np.int64)
+    _, name = np.unique(np.asarray(atoms.name)[idx], return_inverse=True)
+    key = res * (int(name.max()) + 1 if len(name) else 1) + name
+    order = np.argsort(key, kind="stable")
+    cut = np.flatnonzero(np.diff(key[order])) + 1
+    return [idx[g] for g in np.split(order, cut)]
+
+
 class GroupB:
     """One isotropic B per group of moving atoms: every atom of a group gets the group's B
     (started at the group's mean B)."""

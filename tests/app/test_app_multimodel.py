@@ -108,3 +108,31 @@ def test_copies_lower_r_free_on_1aba():
     print(f"\n N=1 {one}\n N=4 {four}")
     assert four["r_free"] <= one["r_free"] - 0.003
     assert (four["r_free"] - four["r_work"]) - (one["r_free"] - one["r_work"]) < 0.01
+
+
+def test_shared_b_across_copies(data, monlib_dir):
+    """B-VALUES SHARED: after MODELS 2 each atom and its copy in the other conformer keep
+    one B (the copies' B differ after an ISO run), the parameters are half the atoms'."""
+    import io
+
+    import numpy as np
+
+    from mainpy.refine.adp_params import conformer_groups
+    from mainpy.session import Session
+    s = Session(out=io.StringIO())
+    s.run(f"read mono {monlib_dir}; read coor file {data('xtal/1aba/1aba.pdb')}")
+    s.run(f"read refl file {data('xtal/1aba/1aba.mtz')}")
+    s.run("define bond angle dihe impr by topo; models 2 kick 0.3 seed 1; ener xray on")
+    a = s.atoms
+    groups = conformer_groups(a, np.arange(len(a)))
+    pairs = [g for g in groups if len(g) == 2]
+    assert len(pairs) > 0.9 * len(a) / 2
+    for g in pairs[:50]:
+        assert a.name[g[0]] == a.name[g[1]] and a.residue_index[g[0]] == a.residue_index[g[1]]
+        assert a.altloc[g[0]] != a.altloc[g[1]]
+    s.run("refine b-values shared step 5")
+    assert "shared by its copies" in s.out.getvalue()
+    b = s.atoms.b
+    assert max(float(np.ptp(b[g])) for g in pairs) < 1e-9
+    s.run("refine b-values iso step 5")
+    assert max(float(np.ptp(s.atoms.b[g])) for g in pairs) > 0.1
