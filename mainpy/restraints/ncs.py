@@ -1,5 +1,6 @@
-"""Local NCS restraints: copies of a chain found by sequence, and the distances between
-nearby atoms of one copy restrained to those of the same atoms in another copy.
+"""Local NCS restraints: copies of a chain found by sequence alignment and superposition,
+and the distances between nearby atoms of one copy restrained to those of the same atoms
+in another copy.
 
 As servalcat's `--ncsr` (after REFMAC's local NCS): a distance d_A(i, j) between atoms i
 and j of copy A within CUTOFF, against the same atoms' distance d_B(i, j) in copy B,
@@ -24,9 +25,12 @@ CUTOFF = 4.2
 ESD = 0.1
 #: pairs whose distances differ by more at the start are real differences: left free
 MAX_DIFF = 1.0
-#: chains are copies when at least this fraction of the shorter one's residues have the
-#: same number and name in the other (and at least MIN_RESIDUES of them)
+#: chains are copies when at least this fraction of the shorter one's residues align with
+#: the same residue name in the other (and at least MIN_RESIDUES of them) ...
 MIN_IDENTITY, MIN_RESIDUES = 0.9, 10
+#: ... and their matched CA superpose within this (A): a domain of the same sequence in
+#: another fold is no copy (local NCS would leave most of it free anyway)
+MAX_CA_RMSD = 5.0
 
 
 @dataclass
@@ -41,28 +45,62 @@ class NcsRestraints:
         return len(self.ij)
 
 
-def _chain_residues(atoms, ch, keep) -> dict:
+def _sequence(atoms, ch, keep) -> list:
+    """The chain's residues in order: [(residue number, insertion code, name)]."""
     rows = np.flatnonzero((atoms.chain == ch) & keep)
     out = {}
     for r in rows:
-        out.setdefault(int(atoms.resseq[r]), str(atoms.resname[r]))
+        out.setdefault((int(atoms.resseq[r]), str(atoms.icode[r]).strip()),
+                       str(atoms.resname[r]))
+    return [(k[0], k[1], v) for k, v in out.items()]
+
+
+def residue_pairs(sa: list, sb: list) -> list:
+    """The residues of two chains matched by aligning their sequences (difflib's longest
+    matching blocks of residue names): [(key in a, key in b)], keys (number, icode).
+    Copies numbered differently, or with a few residues missing, still match."""
+    from difflib import SequenceMatcher
+    na, nb = [r[2] for r in sa], [r[2] for r in sb]
+    out = []
+    for blk in SequenceMatcher(None, na, nb, autojunk=False).get_matching_blocks():
+        out += [(sa[blk.a + k][:2], sb[blk.b + k][:2]) for k in range(blk.size)]
     return out
 
 
+def ca_rmsd(atoms, ca: str, cb: str, pairs: list) -> float:
+    """rmsd (A) of the matched residues' CA (or P, C1') after the best superposition."""
+    def table(ch):
+        rows = np.flatnonzero((atoms.chain == ch) & np.isin(atoms.name, ("CA", "P")))
+        return {(int(atoms.resseq[r]), str(atoms.icode[r]).strip()): r for r in rows}
+    ta, tb = table(ca), table(cb)
+    both = [(ta[a], tb[b]) for a, b in pairs if a in ta and b in tb]
+    if len(both) < 3:
+        return float("nan")
+    x = atoms.xyz[[i for i, _ in both]]
+    y = atoms.xyz[[j for _, j in both]]
+    x, y = x - x.mean(0), y - y.mean(0)
+    u, sv, vt = np.linalg.svd(x.T @ y)
+    d = np.sign(np.linalg.det(u @ vt))
+    e = max(float((x * x).sum() + (y * y).sum() - 2 * (sv[0] + sv[1] + d * sv[2])), 0.0)
+    return float(np.sqrt(e / len(both)))
+
+
 def find_copies(atoms) -> list:
-    """Groups of chains that are copies of one another: [[chain, chain, ...], ...], by
-    residue numbers and names (waters left out)."""
+    """Groups of chains that are copies of one another: [[chain, chain, ...], ...]: their
+    aligned sequences (`residue_pairs`) agree on at least MIN_IDENTITY of the shorter
+    chain's residues, and their matched CA superpose within MAX_CA_RMSD (waters left
+    out)."""
     from mainpy.model.atoms import waters
     keep = ~waters(atoms)
     chains = list(dict.fromkeys(atoms.chain[keep].tolist()))
-    res = {c: _chain_residues(atoms, c, keep) for c in chains}
+    seq = {c: _sequence(atoms, c, keep) for c in chains}
     groups: list = []
     for c in chains:
         for g in groups:
-            a, b = res[g[0]], res[c]
-            n = min(len(a), len(b))
-            same = sum(1 for k, v in a.items() if b.get(k) == v)
-            if n >= MIN_RESIDUES and same >= MIN_IDENTITY * n:
+            pairs = residue_pairs(seq[g[0]], seq[c])
+            n = min(len(seq[g[0]]), len(seq[c]))
+            if n >= MIN_RESIDUES and len(pairs) >= MIN_IDENTITY * n \
+                    and not ca_rmsd(atoms, g[0], c, pairs) > MAX_CA_RMSD:
                 g.append(c)
                 break
         else:
@@ -71,7 +109,11 @@ def find_copies(atoms) -> list:
 
 
 def _matched(atoms, ca, cb) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of the same atoms (residue number, name, one conformer) in chains ca and cb."""
+    """Rows of the same atoms (aligned residues, atom name, one conformer) in chains ca
+    and cb."""
+    keep = ~_water(atoms)
+    pairs = dict(residue_pairs(_sequence(atoms, ca, keep), _sequence(atoms, cb, keep)))
+
     def table(ch):
         rows = np.flatnonzero(atoms.chain == ch)
         out = {}
@@ -79,13 +121,19 @@ def _matched(atoms, ca, cb) -> tuple[np.ndarray, np.ndarray]:
             alt = str(atoms.altloc[r]).strip()
             if alt not in ("", "A"):
                 continue
-            out.setdefault((int(atoms.resseq[r]), str(atoms.resname[r]),
+            out.setdefault((int(atoms.resseq[r]), str(atoms.icode[r]).strip(),
                             str(atoms.name[r])), r)
         return out
     ta, tb = table(ca), table(cb)
-    common = [k for k in ta if k in tb]
-    return (np.array([ta[k] for k in common], np.int64),
-            np.array([tb[k] for k in common], np.int64))
+    common = [(k, (*pairs[k[:2]], k[2])) for k in ta if k[:2] in pairs
+              and (*pairs[k[:2]], k[2]) in tb]
+    return (np.array([ta[a] for a, _ in common], np.int64),
+            np.array([tb[b] for _, b in common], np.int64))
+
+
+def _water(atoms):
+    from mainpy.model.atoms import waters
+    return waters(atoms)
 
 
 def build(atoms, cutoff: float = CUTOFF, esd: float = ESD) -> NcsRestraints | None:

@@ -81,3 +81,35 @@ def test_ncs_term_through_the_language(data):
     s.run("show ener")
     row = next(x for x in s.out.getvalue().splitlines() if x.startswith(" ncs"))
     assert row.split()[1] == "on" and float(row.split()[-1]) > 0
+
+
+def test_copies_numbered_apart_found_by_alignment(data):
+    """Chain B renumbered by +1000 with three residues taken out is still A's copy: the
+    aligned residues pair A's residue r with B's r + 1000; a B whose atoms are scattered
+    (same sequence, no common structure) is no copy."""
+    st = gemmi.read_structure(str(data("xtal/1d7m/1d7m.pdb")))
+    chain = next(ch for ch in st[0] if ch.name == "B")
+    for k in range(len(chain) - 1, -1, -1):
+        if chain[k].seqid.num in (260, 261, 300):
+            del chain[k]
+    for res in chain:
+        res.seqid = gemmi.SeqId(res.seqid.num + 1000, res.seqid.icode)
+    a = from_structure(st)
+    assert ncs.find_copies(a) == [["A", "B"]]
+    ia, ib = ncs._matched(a, "A", "B")
+    assert len(ia) > 750 and (a.resseq[ib] == a.resseq[ia] + 1000).all()
+    assert (a.name[ia] == a.name[ib]).all()
+    keep = a.resname != "HOH"
+    keys = ncs.residue_pairs(ncs._sequence(a, "A", keep), ncs._sequence(a, "B", keep))
+    rmsd = ncs.ca_rmsd(a, "A", "B", keys)
+    ca = {(str(a.chain[i]), int(a.resseq[i])): i for i in np.flatnonzero(a.name == "CA")}
+    both = [(ca["A", x[0]], ca["B", y[0]]) for x, y in keys if ("A", x[0]) in ca
+            and ("B", y[0]) in ca]
+    sup = gemmi.superpose_positions([gemmi.Position(*a.xyz[i]) for i, _ in both],
+                                    [gemmi.Position(*a.xyz[j]) for _, j in both])
+    assert rmsd == pytest.approx(sup.rmsd, abs=1e-6) and rmsd < ncs.MAX_CA_RMSD
+    rng = np.random.default_rng(0)
+    xyz = a.xyz.copy()
+    bb = a.chain == "B"
+    xyz[bb] = xyz[bb][rng.permutation(int(bb.sum()))]
+    assert ncs.find_copies(a.replace(xyz=xyz)) == []
