@@ -17,10 +17,12 @@ TRIM_PADDING = 8.0
 
 def read_em(session, n: int, path, half1=None, half2=None, reso: float | None = None,
             trim: bool = True, blur: float | None = None,
-            sharpen: bool = False) -> list[str]:
+            sharpen: bool = False, group: str | None = None, centre=None) -> list[str]:
     """Read map n (and its half maps): checks, trimming, an overall B applied to every
     map alike (``blur`` given, or ``sharpen``: the B that flattens the full map's
-    falloff, mainpy.em.sharpen); returns the lines to echo."""
+    falloff, mainpy.em.sharpen); ``group`` (Cn, Dn) about ``centre`` (default: the
+    box's centre) makes the model one copy of a point-group assembly
+    (mainpy.em.symmetry); returns the lines to echo."""
     import numpy as np
 
     from mainpy.em import mapfile
@@ -32,8 +34,20 @@ def read_em(session, n: int, path, half1=None, half2=None, reso: float | None = 
     for h in halves:
         mapfile.check_same_box(full, h)
     lines = [f" map {n}: {full.describe()} from {path}"]
+    ops = None
+    if group is not None:
+        from mainpy.em import symmetry
+        c = np.asarray(centre if centre is not None else full.origin + full.extent / 2, float)
+        try:
+            ops = symmetry.operators(group, c)
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        lines.append(f" point group {group.upper()} about ({c[0]:.2f}, {c[1]:.2f}, "
+                     f"{c[2]:.2f}) A: the model is one of {len(ops)} copies")
     if session.model is not None:
         xyz = session.atoms.xyz
+        if ops is not None:
+            xyz = np.concatenate([xyz @ r.T + t for r, t in ops])
         mapfile.check_holds(full, xyz)
         if trim:
             lo, hi = mapfile.trim_bounds(full, xyz, TRIM_PADDING)
@@ -45,7 +59,7 @@ def read_em(session, n: int, path, half1=None, half2=None, reso: float | None = 
     if reso is not None and reso < 2 * float(np.max(full.pixel)) * 0.999:
         raise InputError(f"RESO {reso:g} A is finer than the map's Nyquist limit "
                          f"{2 * float(np.max(full.pixel)):.2f} A (2 pixels)")
-    data = EmData(full, *(halves or (None, None)), d_min=reso)
+    data = EmData(full, *(halves or (None, None)), d_min=reso, ops=ops)
     if data.has_halves:
         _, _, d143 = data.half_fsc()
         lines.append(f" half maps {half1} {half2}: FSC falls to 0.143 at {d143:.2f} A")
@@ -82,16 +96,21 @@ def get_em(session, n: int):
 
 def em_target(session):
     """The SPA target of ENER EM on its map (work: full map, or half 1)."""
+    import numpy as np
+
     from mainpy.em.mapfile import check_holds
     from mainpy.em.target import EmTarget
     st = session.ener["em"]
     data = get_em(session, st["map"])
-    check_holds(data.full, session.atoms.xyz)   # a model read after the map, or moved
+    xyz = session.atoms.xyz
+    if data.ops:
+        xyz = np.concatenate([xyz @ r.T + t for r, t in data.ops])
+    check_holds(data.full, xyz)   # a model read after the map, or moved
     work = st.get("work", "full")
     if work == "half1" and not data.has_halves:
         raise ScienceError(f"ENER EM WORK HALF1 needs half maps; map {st['map']} has none")
     return EmTarget(data.full, data.d_min, data.half1, data.half2, work=work,
-                    atoms=session.atoms)
+                    atoms=session.atoms, ops=data.ops)
 
 
 def fsc_lines(session, n: int) -> tuple[list[str], dict]:

@@ -58,13 +58,14 @@ command("read", "refl", help="read reflections (MTZ or mmCIF): amplitudes or int
         examples=("read refl file data.mtz", "read refl file data.mtz fobs F sigma SIGF free R"))
 
 def _read_map(session, args):
-    if any(k in args for k in ("em", "half1", "half2", "blur", "sharpen")):
+    if any(k in args for k in ("em", "half1", "half2", "blur", "sharpen", "symmetry")):
         from mainpy.app.em import read_em
         half = [session.input_path(args[k]) if k in args else None
                 for k in ("half1", "half2")]
         for line in read_em(session, args["n"], session.input_path(args["file"]), *half,
                             reso=args.get("reso"), trim="notrim" not in args,
-                            blur=args.get("blur"), sharpen="sharpen" in args):
+                            blur=args.get("blur"), sharpen="sharpen" in args,
+                            group=args.get("symmetry"), centre=args.get("centre")):
             session.echo(line)
         return
     from mainpy.app.maps import put_map
@@ -88,7 +89,12 @@ command("read", "map", help="read a map (CCP4/MRC) into map n",
                  Clause("blur", (Real("b"),), help="EM: blur every map by B (A^2; a "
                                                    "negative B sharpens; implies EM)"),
                  Clause("sharpen", help="EM: sharpen by the B that flattens the full "
-                                        "map's falloff (10 A to the resolution used)")),
+                                        "map's falloff (10 A to the resolution used)"),
+                 Clause("symmetry", (Word("group", help="Cn or Dn (RELION's axes)"),),
+                        help="EM: point-group symmetry; the model is one copy, the others "
+                             "follow it exactly"),
+                 Clause("centre", (Real("x"), Real("y"), Real("z")),
+                        help="EM: the symmetry centre in A (default: the box's centre)")),
         needs=(("file",),), exclusive=(("blur", "sharpen"),), action=_read_map,
         details="An EM map (EM, or half maps given) is kept apart from the crystal maps:\n"
                 "its box, origin and pixel come from the header; the box must hold the\n"
@@ -96,7 +102,8 @@ command("read", "map", help="read a map (CCP4/MRC) into map n",
                 "validates against it.",
         examples=("read map MAP_ORIG file mir.ccp4",
                   "read map 1 file full.mrc half1 h1.mrc half2 h2.mrc",
-                  "read map 1 file full.mrc half1 h1.mrc half2 h2.mrc sharpen"))
+                  "read map 1 file full.mrc half1 h1.mrc half2 h2.mrc sharpen",
+                  "read map 1 file full.mrc half1 h1.mrc half2 h2.mrc symmetry C3"))
 
 def _read_mono(session, args):
     from mainpy.app.topology import use_monomers

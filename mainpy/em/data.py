@@ -29,6 +29,8 @@ class EmData:
     half1: EmMap | None = None
     half2: EmMap | None = None
     d_min: float | None = None
+    #: point-group operators (mainpy.em.symmetry): the model is one copy of these
+    ops: list | None = None
 
     @property
     def has_halves(self) -> bool:
@@ -69,6 +71,8 @@ def validation(data: EmData, atoms, fcalc_engine_d: float | None = None) -> dict
     hkl, sh, fo, f1, f2 = data.coefficients(d)
     box = data.full
     eng = StructureFactorEngine(box.cell, gemmi.SpaceGroup("P1"), hkl, d_min=d, rate=1.5)
+    from mainpy.em.symmetry import expand
+    atoms = expand(atoms, data.ops or [])
     fc = eng.fcalc(atoms.replace(xyz=atoms.xyz - box.origin))
     out = {"shells": sh, "d_min": d}
     out["fsc_model"] = F.fsc(fc, fo, sh)

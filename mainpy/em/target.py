@@ -38,13 +38,15 @@ class EmTarget(Target):
     name = "em"
 
     def __init__(self, full: EmMap, d_min: float, half1: EmMap | None = None,
-                 half2: EmMap | None = None, work: str = "full", atoms=None):
+                 half2: EmMap | None = None, work: str = "full", atoms=None, ops=None):
         if work not in ("full", "half1"):
             raise ValueError(f"work is 'full' or 'half1', not {work!r}")
         if work == "half1" and half1 is None:
             raise ValueError("cross-validation needs half maps")
         from mainpy.sf.engine import StructureFactorEngine
         self.box = full
+        #: point-group operators (mainpy.em.symmetry): the copies the model makes
+        self.ops = list(ops) if ops else []
         self.d_min = float(d_min)
         self.work = work
         ext = full.extent
@@ -69,7 +71,9 @@ class EmTarget(Target):
 
     # -- the model in the box ----------------------------------------------------------
     def boxed(self, atoms):
-        """The atoms with coordinates relative to the box's origin."""
+        """The atoms (with their symmetry copies) relative to the box's origin."""
+        from mainpy.em.symmetry import expand
+        atoms = expand(atoms, self.ops)
         return atoms.replace(xyz=atoms.xyz - self.box.origin)
 
     def fcalc(self, atoms) -> np.ndarray:
@@ -135,4 +139,7 @@ class EmTarget(Target):
         if params:
             g = -4.0 * self._w * self._d * diff
             grad = self.engine.gradient(b, g, tuple(params))
+            if self.ops:
+                from mainpy.em.symmetry import fold
+                grad = fold(grad, self.ops, len(atoms))
         return Result(value, grad, {"n": len(self.hkl)})
