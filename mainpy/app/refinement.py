@@ -309,7 +309,9 @@ class RefinementRun:
         from mainpy.app.terms import map_target
         for t in ("dens", "diff"):
             part = self.objective.part(t)
-            if part is not None and self.session.ener[t]["map"] in self.session.maps:
+            n = self.session.ener[t]["map"]
+            if part is not None and (n in self.session.maps
+                                     or (t == "dens" and n in self.session.em)):
                 part.target = map_target(self.session, t)
         part = self.objective.part("em")
         if part is not None:        # D and S per shell for the model as it is now

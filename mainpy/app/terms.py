@@ -43,7 +43,11 @@ def map_target(session, term: str):
     """The density (``dens``) or difference-map (``diff``) target on its map as it is now."""
     from mainpy.app.maps import get_map
     from mainpy.targets.density import DensityTarget, DifferenceMapTarget
-    grid = get_map(session, session.ener[term]["map"])
+    n = session.ener[term]["map"]
+    if term == "dens" and n not in session.maps and n in session.em:
+        from mainpy.em.mapfile import periodic_grid    # an EM map: real-space fit
+        return DensityTarget(periodic_grid(session.em[n].full))
+    grid = get_map(session, n)
     return (DensityTarget if term == "dens" else DifferenceMapTarget)(grid)
 
 

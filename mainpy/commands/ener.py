@@ -69,7 +69,8 @@ def _ener(session, args):
         if new[t]["on"] and new[t]["map"] is None:
             raise MainpyError(f"ENER {t.upper()} needs the map it refines against: "
                               f"ener {t} on map n")
-        if new[t]["on"] and new[t]["map"] not in session.maps:
+        if new[t]["on"] and new[t]["map"] not in session.maps \
+                and not (t == "dens" and new[t]["map"] in session.em):
             session.warn(f"map {new[t]['map']} does not exist yet (ENER {t.upper()} uses it "
                          "when the minimizer runs)")
     session.ener = new

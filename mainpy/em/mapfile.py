@@ -159,6 +159,21 @@ def trim(m: EmMap, lo: np.ndarray, hi: np.ndarray) -> EmMap:
                  m.sampling, m.header_cell)
 
 
+def periodic_grid(m: EmMap) -> gemmi.FloatGrid:
+    """The box as a periodic P1 map whose cell is the box and whose grid point 0 is at
+    absolute position 0: the voxel at origin + i * pixel goes to index (i + origin /
+    pixel) mod n, so atoms at their own coordinates meet their density (the real-space
+    targets of mainpy.targets.density take it as they take a crystal map). The origin
+    must be a whole number of pixels, as MRC's start indices make it."""
+    shift = np.asarray(m.origin, float) / np.asarray(m.pixel, float)
+    if np.abs(shift - np.round(shift)).max() > 1e-3:
+        raise ValueError(f"the map's origin {m.origin} is not a whole number of pixels")
+    arr = np.roll(np.asarray(m.array, np.float32), tuple(np.round(shift).astype(int)),
+                  axis=(0, 1, 2))
+    g = gemmi.FloatGrid(np.ascontiguousarray(arr), m.cell, gemmi.SpaceGroup("P1"))
+    return g
+
+
 def write_em_map(path, m: EmMap) -> None:
     """Write the box as MRC/CCP4 (mode 2) with its start, sampling and cell, so that it is
     read back (by mainpy, servalcat, RELION) where it was."""
