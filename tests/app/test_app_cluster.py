@@ -51,8 +51,19 @@ def test_ensemble_on_a_local_cluster_matches_the_local_pool(data, monlib_dir, tm
         assert "R" in (tmp_path / "dask" / f"member_{sd}.log").read_text()
     a = (tmp_path / "dask" / "best.pdb").read_text().splitlines()
     b = (tmp_path / "pool" / "best.pdb").read_text().splitlines()
-    atoms = [ln[:66] for ln in a if ln.startswith(("ATOM", "HETATM"))]
-    assert atoms == [ln[:66] for ln in b if ln.startswith(("ATOM", "HETATM"))]
+    ra = [ln for ln in a if ln.startswith(("ATOM", "HETATM"))]
+    rb = [ln for ln in b if ln.startswith(("ATOM", "HETATM"))]
+    assert [ln[:30] for ln in ra] == [ln[:30] for ln in rb]       # the same atoms
+    # the same numbers to the last written digit: Dask's workers and the pool's processes
+    # may run numba on different thread counts, whose parallel sums round differently
+    # (1e-4 A here), so a coordinate can fall on either side of a rounding step (CI saw
+    # -2.479 against -2.480)
+    na = np.array([[float(ln[k:k + 8]) for k in (30, 38, 46)] + [float(ln[54:60]),
+                   float(ln[60:66])] for ln in ra])
+    nb = np.array([[float(ln[k:k + 8]) for k in (30, 38, 46)] + [float(ln[54:60]),
+                   float(ln[60:66])] for ln in rb])
+    assert np.abs(na[:, :3] - nb[:, :3]).max() <= 0.0011        # x y z to 0.001 A
+    assert np.abs(na[:, 3:] - nb[:, 3:]).max() <= 0.011         # occupancy, B to 0.01
 
 
 def test_a_failing_task_is_reported_and_the_others_finish(local_cluster):
