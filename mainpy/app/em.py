@@ -37,13 +37,20 @@ def read_em(session, n: int, path, half1=None, half2=None, reso: float | None = 
     ops = None
     if group is not None:
         from mainpy.em import symmetry
+        import os
         c = np.asarray(centre if centre is not None else full.origin + full.extent / 2, float)
         try:
-            ops = symmetry.operators(group, c)
+            if os.path.isfile(group):
+                ops = symmetry.read_operators(group)
+                lines.append(f" {len(ops)} symmetry operators from {group}: the model is "
+                             f"one of {len(ops)} copies")
+            else:
+                ops = symmetry.operators(group, c)
+                lines.append(f" point group {group.upper()} about ({c[0]:.2f}, "
+                             f"{c[1]:.2f}, {c[2]:.2f}) A: the model is one of {len(ops)} "
+                             "copies")
         except ValueError as e:
             raise InputError(str(e)) from None
-        lines.append(f" point group {group.upper()} about ({c[0]:.2f}, {c[1]:.2f}, "
-                     f"{c[2]:.2f}) A: the model is one of {len(ops)} copies")
     if session.model is not None:
         xyz = session.atoms.xyz
         if ops is not None:

@@ -57,6 +57,16 @@ command("read", "refl", help="read reflections (MTZ or mmCIF): amplitudes or int
                 "names the value. The first lines say what was assumed.",
         examples=("read refl file data.mtz", "read refl file data.mtz fobs F sigma SIGF free R"))
 
+def _group(session, word):
+    """SYMMETRY's word: a point group, or the operator file it names (as a path)."""
+    import os
+    if word is None:
+        return None
+    word = word.strip("'\"")
+    path = session.input_path(word)
+    return path if os.path.isfile(path) else word
+
+
 def _read_map(session, args):
     if any(k in args for k in ("em", "half1", "half2", "blur", "sharpen", "symmetry")):
         from mainpy.app.em import read_em
@@ -65,7 +75,8 @@ def _read_map(session, args):
         for line in read_em(session, args["n"], session.input_path(args["file"]), *half,
                             reso=args.get("reso"), trim="notrim" not in args,
                             blur=args.get("blur"), sharpen="sharpen" in args,
-                            group=args.get("symmetry"), centre=args.get("centre")):
+                            group=_group(session, args.get("symmetry")),
+                            centre=args.get("centre")):
             session.echo(line)
         return
     from mainpy.app.maps import put_map
@@ -90,9 +101,11 @@ command("read", "map", help="read a map (CCP4/MRC) into map n",
                                                    "negative B sharpens; implies EM)"),
                  Clause("sharpen", help="EM: sharpen by the B that flattens the full "
                                         "map's falloff (10 A to the resolution used)"),
-                 Clause("symmetry", (Word("group", help="Cn or Dn (RELION's axes)"),),
+                 Clause("symmetry", (Word("group", help="Cn or Dn (RELION's axes), or a "
+                                                   "file of operators"),),
                         help="EM: point-group symmetry; the model is one copy, the others "
-                             "follow it exactly"),
+                             "follow it exactly (a file: one operator a line, R row by "
+                             "row with t after each row, t in A)"),
                  Clause("centre", (Real("x"), Real("y"), Real("z")),
                         help="EM: the symmetry centre in A (default: the box's centre)")),
         needs=(("file",),), exclusive=(("blur", "sharpen"),), action=_read_map,

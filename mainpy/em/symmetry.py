@@ -5,7 +5,8 @@ was made from (x_k = R_k x + t_k: dT/dx = sum_k R_k^T dT/dx_k), so the copies st
 exact images of the model: constrained, not restrained.
 
 Groups as RELION and servalcat name them for their standard orientation: Cn about z,
-Dn adding 2-folds about x (and the rest of the dihedral axes in the xy plane).
+Dn adding 2-folds about x (and the rest of the dihedral axes in the xy plane); any other
+group as its operators in a file (`read_operators`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,38 @@ def operators(group: str, centre) -> list[tuple[np.ndarray, np.ndarray]]:
     """(R, t) of each copy: x' = R x + t, rotations about ``centre`` (A)."""
     c = np.asarray(centre, float)
     return [(r, c - r @ c) for r in rotations(group)]
+
+
+def read_operators(path) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Operators from a text file: one per line, 12 numbers r11 r12 r13 t1 r21 r22 r23 t2
+    r31 r32 r33 t3 (x' = R x + t, t in A; '#' starts a comment). Each R must be a
+    rotation; the identity is put first (added if the file lacks it)."""
+    ops = []
+    with open(path) as f:
+        for k, line in enumerate(f, 1):
+            words = line.split("#", 1)[0].split()
+            if not words:
+                continue
+            try:
+                v = np.array([float(w) for w in words])
+            except ValueError:
+                raise ValueError(f"{path}:{k}: an operator is 12 numbers, not "
+                                 f"{line.strip()!r}") from None
+            if len(v) != 12:
+                raise ValueError(f"{path}:{k}: an operator is 12 numbers (R row by row, "
+                                 f"each row followed by its t), not {len(v)}")
+            m = v.reshape(3, 4)
+            r, t = m[:, :3], m[:, 3]
+            if not (np.allclose(r @ r.T, np.eye(3), atol=1e-4)
+                    and abs(np.linalg.det(r) - 1) < 1e-4):
+                raise ValueError(f"{path}:{k}: R is not a rotation (R R^T = I, det 1)")
+            ops.append((r, t))
+    if not ops:
+        raise ValueError(f"{path} holds no operator")
+    ident = [i for i, (r, t) in enumerate(ops)
+             if np.allclose(r, np.eye(3), atol=1e-6) and np.allclose(t, 0, atol=1e-4)]
+    rest = [o for i, o in enumerate(ops) if i not in ident]
+    return [(np.eye(3), np.zeros(3))] + rest
 
 
 def expand(atoms, ops):

@@ -125,3 +125,30 @@ def test_refinement_of_one_copy_against_the_assembly(c2, tmp_path):
     r0 = rmsd()
     s.run("refine position step 40 phase steps 20 adjust bond 0.01")
     assert r0 > 0.3 and rmsd() < 0.6 * r0, (r0, rmsd())
+
+
+def test_operators_from_a_file(c2, tmp_path):
+    """SYMMETRY FILE: the C2 operators written as 12 numbers a line give the map the same
+    figures as the point group; a line that is not an operator is refused with its place."""
+    atoms, ops, _, d, _ = c2
+    r, t = ops[1]
+    f = tmp_path / "ops.txt"
+    f.write_text("# C2 about z\n" + " ".join(f"{r[i, 0]:.10f} {r[i, 1]:.10f} {r[i, 2]:.10f} "
+                                              f"{t[i]:.10f}" for i in range(3)) + "\n")
+    assert len(Y.read_operators(f)) == 2 and np.allclose(Y.read_operators(f)[1][0], r)
+    s = Session(out=io.StringIO())
+    s.run(f"read coor file {d / 'one.pdb'}")
+    s.run(f"read map 1 file {d / 'full.mrc'} half1 {d / 'h1.mrc'} half2 {d / 'h2.mrc'} "
+          f"symmetry {f}")
+    assert "2 symmetry operators from" in s.out.getvalue()
+    s.run("show fsc 1")
+    from_file = float(s.variables["FSC_WORK"])
+    c = ops[1][1] / 2
+    s.run(f"read map 2 file {d / 'full.mrc'} half1 {d / 'h1.mrc'} half2 {d / 'h2.mrc'} "
+          f"symmetry C2 centre {c[0]:.4f} {c[1]:.4f} 0")
+    s.run("show fsc 2")
+    assert from_file == pytest.approx(float(s.variables["FSC_WORK"]), abs=1e-4)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1 0 0 0 0 1 0 0 0 0 2 0\n")
+    with pytest.raises(Exception, match="bad.txt:1: R is not a rotation"):
+        s.run(f"read map 3 file {d / 'full.mrc'} symmetry '{bad}'")
