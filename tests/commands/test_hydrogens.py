@@ -99,3 +99,20 @@ def test_riding_refinement(data, monlib_dir):
     # FREE: the H are refined as atoms (no riding line)
     s.run("hydrogen free; refine position step 3")
     assert "refined as free atoms" in s.out.getvalue()
+
+
+@pytest.mark.parametrize("name, adds", [("1aba", True), ("1d7m", False)])
+def test_auto_adds_at_two_angstrom_or_better(name, adds, data, monlib_dir):
+    """HYDROGEN AUTO (the shipped macro's default): riding H for 1aba's 1.45 A data, none
+    for 1d7m's 2.4 A; a model that has H keeps them."""
+    s = Session(out=io.StringIO())
+    s.run(f"read mono {monlib_dir}; read coor file {data(f'xtal/{name}/{name}.pdb')}")
+    s.run(f"read refl file {data(f'xtal/{name}/{name}.mtz')}")
+    n0 = len(s.atoms)
+    s.run("hydrogen auto")
+    assert (len(s.atoms) > n0) == adds
+    assert ("riding hydrogens wanted" if adds else "no hydrogens added") in s.out.getvalue()
+    if adds:
+        n1 = len(s.atoms)
+        s.run("hydrogen auto")
+        assert len(s.atoms) == n1 and "hydrogens: kept (riding)" in s.out.getvalue()
