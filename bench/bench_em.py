@@ -28,8 +28,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("MAINPY_TEST_DATA", ROOT.parent / "shared" / "data"))
 MODEL = DATA / "xtal" / "1d7m" / "1d7m.pdb"
@@ -103,25 +101,15 @@ def run_servalcat(folder: Path) -> float | None:
     return time.perf_counter() - t
 
 
-def _positions(path):
-    import gemmi
-    st = gemmi.read_structure(str(path))
-    out = {}
-    for ch in st[0]:
-        for r in ch:
-            if r.name == "HOH":
-                continue
-            for a in r:
-                if a.element.name != "H":
-                    out[(ch.name, r.seqid.num, r.seqid.icode, a.name)] = a.pos
-    return out
-
-
 def rmsd_to(path, truth) -> float:
-    p, t = _positions(path), _positions(truth)
-    keys = [k for k in t if k in p]
-    d = [p[k].dist(t[k]) for k in keys]
-    return float(np.sqrt(np.mean(np.square(d))))
+    """rmsd of the non-water heavy atoms to the truth, matched as bench_truth matches them
+    (the ruler rms.py's way)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "bench_truth", Path(__file__).resolve().parent / "bench_truth.py")
+    ruler = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ruler)
+    return ruler.rmsd_to_truth(ruler.protein_atoms(path), ruler.protein_atoms(truth))["rmsd"]
 
 
 def judge(folder: Path, path) -> dict:

@@ -165,19 +165,27 @@ def draw_rama(series: dict):
     return fig
 
 
-def draw_b(series: dict):
-    """Mean B per residue (all atoms, and main chain) along each chain."""
+def chain_panels(series: dict):
+    """A figure with one panel per chain of ``series`` (chain -> arrays along the residue
+    numbers), stacked, the last labelled; returns (figure, [(axes, chain, arrays)])."""
     Figure = _pyplot()
     n = max(1, len(series))
     fig = Figure(figsize=(8, 2.5 * n + 0.5), layout="constrained")
     axes = np.atleast_1d(fig.subplots(n, 1, squeeze=False)[:, 0])
-    for ax, (ch, s) in zip(axes, series.items()):
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel("residue number")
+    return fig, [(ax, ch, s) for ax, (ch, s) in zip(axes, series.items())]
+
+
+def draw_b(series: dict):
+    """Mean B per residue (all atoms, and main chain) along each chain."""
+    fig, panels = chain_panels(series)
+    for ax, ch, s in panels:
         ax.plot(s["resseq"], s["b"], "-", color="tab:blue", label="all atoms")
         ax.plot(s["resseq"], s["b_main"], "-", color="tab:gray", label="main chain")
         ax.set_ylabel(f"B (A^2), chain {ch}")
-        ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    axes[-1].set_xlabel("residue number")
     return fig
 
 
@@ -236,16 +244,11 @@ def cc_series(atoms, fig: dict) -> dict:
 
 def draw_cc(series: dict):
     """Map-model CC per residue along each chain."""
-    Figure = _pyplot()
-    n = max(1, len(series))
-    fig = Figure(figsize=(8, 2.5 * n + 0.5), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(n, 1, squeeze=False)[:, 0])
-    for ax, (ch, s) in zip(axes, series.items()):
+    fig, panels = chain_panels(series)
+    for ax, ch, s in panels:
         ax.plot(s["resseq"], s["cc"], "-", color="tab:blue")
         ax.set_ylabel(f"CC, chain {ch}")
         ax.set_ylim(min(0.0, float(np.nanmin(s["cc"]))), 1.0)
-        ax.grid(alpha=0.3)
-    axes[-1].set_xlabel("residue number")
     return fig
 
 

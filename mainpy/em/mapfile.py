@@ -65,13 +65,9 @@ class EmMap:
 
 def read_em_map(path) -> EmMap:
     """Read an MRC/CCP4 map as an EM box; refuses non-orthogonal boxes and NaN."""
+    from mainpy.xtal.maps import open_ccp4
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise InputError(f"map file {path} does not exist; check the file name")
-    try:
-        m = gemmi.read_ccp4_map(path, setup=False)
-    except (RuntimeError, ValueError, OSError) as e:
-        raise InputError(f"cannot read map file {path}: {e}") from None
+    m = open_ccp4(path, setup=False)
     n = [m.header_i32(i) for i in (1, 2, 3)]
     start = np.array([m.header_i32(i) for i in (5, 6, 7)], float)
     sampling = tuple(m.header_i32(i) for i in (8, 9, 10))

@@ -95,12 +95,12 @@ class Riding:
             return grad
         p = self.parent[rows]
         out = dict(grad)
-        g = grad.get("xyz")
-        if g is not None:
-            g = g.copy()
-            np.add.at(g, p, g[rows])
-            g[rows] = 0.0
-            out["xyz"] = g
+        for key in ("xyz", "occ"):          # x_H and q_H follow x_P and q_P one to one
+            if grad.get(key) is not None:
+                g = grad[key].copy()
+                np.add.at(g, p, g[rows])
+                g[rows] = 0.0
+                out[key] = g
         gb = grad.get("b")
         if gb is not None:
             gb = gb.copy()
@@ -115,12 +115,6 @@ class Riding:
                     np.add.at(gu[:, k], p[an], gh[an] * EIGHT_PI2 / 3.0)
                 out["aniso"] = gu
             out["b"] = gb
-        go = grad.get("occ")
-        if go is not None:
-            go = go.copy()
-            np.add.at(go, p, go[rows])
-            go[rows] = 0.0
-            out["occ"] = go
         return out
 
 

@@ -211,17 +211,22 @@ def write_map(path, grid: gemmi.FloatGrid) -> None:
     atomic_write(path, ccp4.write_ccp4_map)
 
 
-def read_map(path) -> gemmi.FloatGrid:
-    """Read a CCP4/MRC map, expanded to the whole unit cell when symmetry allows."""
+def open_ccp4(path, setup: bool):
+    """gemmi's Ccp4Map of a CCP4/MRC file (``setup``: expanded to the unit cell), or an
+    InputError naming the file."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise InputError(f"map file {path} does not exist; check the file name")
     try:
-        m = gemmi.read_ccp4_map(path, setup=True)
+        return gemmi.read_ccp4_map(path, setup=setup)
     except (RuntimeError, ValueError, OSError) as e:
         raise InputError(f"cannot read map file {path}: {e}; give a complete CCP4/MRC map "
                          "(mode 2), e.g. write it again") from None
-    return m.grid
+
+
+def read_map(path) -> gemmi.FloatGrid:
+    """Read a CCP4/MRC map, expanded to the whole unit cell when symmetry allows."""
+    return open_ccp4(path, setup=True).grid
 
 
 def write_mtz(path, refl, fmodel: np.ndarray | None = None,
