@@ -55,8 +55,9 @@ def choose_adp(session, moving) -> tuple:
         if written_groups(session) and not (ap.aniso_rows(atoms) & moving & ~inside).any():
             return "tls", (f"the model's U come from its {len(session.tls)} TLS groups: "
                            "TLS groups + residual isotropic B")
+    own = with_parameters(session, moving)
     if k:
-        n_own = count_parameters(atoms, moving & ~riding_h(session, moving), "aniso")
+        n_own = count_parameters(atoms, own, "aniso")
         if n / n_own >= ANISO_MIN_RATIO:
             return None, (f"the model has {k} anisotropic atoms and {n / n_own:.1f} "
                           "reflections per parameter: each atom's B or U kept as it is "
@@ -67,8 +68,7 @@ def choose_adp(session, moving) -> tuple:
                        f"reflections per parameter with them (< {ANISO_MIN_RATIO:g}): "
                        "isotropic B")
     ani = moving & ~ap.waters(atoms) & ~ap.hydrogens(atoms)
-    n_par = 3 * int((moving & ~riding_h(session, moving)).sum()) + 6 * int(ani.sum()) \
-        + int((moving & ~ani & ~riding_h(session, moving)).sum())
+    n_par = 3 * int(own.sum()) + 6 * int(ani.sum()) + int((own & ~ani).sum())
     ratio = n / n_par
     if d <= AUTO_ANISO_D and ratio >= ANISO_MIN_RATIO:
         return "aniso", (f"{d:.2f} A data and {ratio:.1f} reflections per parameter with "
@@ -81,13 +81,13 @@ def choose_adp(session, moving) -> tuple:
     return "iso", f"{why}: isotropic B (no chain has atoms enough for a TLS group)"
 
 
-def riding_h(session, moving) -> np.ndarray:
-    """The hydrogens that will ride in the run (no parameters of their own)."""
+def with_parameters(session, moving) -> np.ndarray:
+    """The moving atoms that have parameters of their own: all but the hydrogens that
+    will ride on their parents (HYDROGEN RIDING with restraints defined)."""
     from mainpy.refine.adp_params import hydrogens
-    h = hydrogens(session.atoms) & moving
     if session.hydrogens != "riding" or session.energy is None:
-        return np.zeros_like(h)
-    return h
+        return moving
+    return moving & ~hydrogens(session.atoms)
 
 
 def count_parameters(atoms, moving, adp_kind: str, n_groups: int = 0) -> int:
@@ -122,7 +122,7 @@ def adp_factory(session, moving: np.ndarray, model: str | None):
         groups = ap.residue_groups(atoms, np.flatnonzero(moving), split)
         what = "main chain and side chain of each residue" if split else "each residue"
         line = (f" ADP: one B for the {what} ({len(groups)} groups)"
-                + _ratio(session, count_parameters(atoms, moving & ~riding_h(session, moving),
+                + _ratio(session, count_parameters(atoms, with_parameters(session, moving),
                                                  model, len(groups))))
         return (lambda a, rows: ap.GroupB(a, ap.residue_groups(a, rows, split))), line
     if model == "shared":
@@ -130,7 +130,7 @@ def adp_factory(session, moving: np.ndarray, model: str | None):
         shared = sum(len(g) > 1 for g in groups)
         line = (f" ADP: one B per atom, shared by its copies in the other conformers "
                 f"({len(groups)} B-values, {shared} of them shared)"
-                + _ratio(session, count_parameters(atoms, moving & ~riding_h(session, moving),
+                + _ratio(session, count_parameters(atoms, with_parameters(session, moving),
                                                  model, len(groups))))
         return (lambda a, rows: ap.GroupB(a, ap.conformer_groups(a, rows))), line
     if model == "tls":
@@ -142,7 +142,7 @@ def adp_factory(session, moving: np.ndarray, model: str | None):
     n_iso = int((moving & ~an).sum())
     made = f" ({k} made so now)" if k else ""
     line = (f" ADP: {int(an.sum())} atoms anisotropic{made}, {n_iso} isotropic"
-            + _ratio(session, count_parameters(atoms, moving & ~riding_h(session, moving),
+            + _ratio(session, count_parameters(atoms, with_parameters(session, moving),
                                                "aniso")))
     return ap.AtomAdp, line
 

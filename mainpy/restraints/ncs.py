@@ -111,7 +111,8 @@ def find_copies(atoms) -> list:
 def _matched(atoms, ca, cb) -> tuple[np.ndarray, np.ndarray]:
     """Rows of the same atoms (aligned residues, atom name, one conformer) in chains ca
     and cb."""
-    keep = ~_water(atoms)
+    from mainpy.model.atoms import waters
+    keep = ~waters(atoms)
     pairs = dict(residue_pairs(_sequence(atoms, ca, keep), _sequence(atoms, cb, keep)))
 
     def table(ch):
@@ -129,11 +130,6 @@ def _matched(atoms, ca, cb) -> tuple[np.ndarray, np.ndarray]:
               and (*pairs[k[:2]], k[2]) in tb]
     return (np.array([ta[a] for a, _ in common], np.int64),
             np.array([tb[b] for _, b in common], np.int64))
-
-
-def _water(atoms):
-    from mainpy.model.atoms import waters
-    return waters(atoms)
 
 
 def build(atoms, cutoff: float = CUTOFF, esd: float = ESD) -> NcsRestraints | None:
