@@ -6,6 +6,11 @@ in these times: compare the ratio, and run it on a quiet machine.
 
 Run: python bench/bench_targets_xray.py   (data from MAINPY_TEST_DATA, default
 ../shared/data relative to the project root). Goal: under 0.05 s for 1aba.
+
+--hydrogens: the cost of riding hydrogens instead (issue 18: within 20 %). For 1aba,
+1l2h and 1d7m with H placed by HYDROGEN ADD, one value + gradient (xyz, B) with H at
+the refinement engine's level (H_CUTOFF), with H at the other atoms' level, and without
+H; the three interleaved 40 times, medians compared.
 """
 
 import os
@@ -88,5 +93,43 @@ def main():
         print(f"  ratio step / gemmi Fcalc     : {t_step / t_gemmi:8.2f}")
 
 
+def hydrogens():
+    """Median ML value + gradient with and without riding hydrogens (see the docstring)."""
+    import io
+
+    from mainpy.session import Session
+    from mainpy.targets.xray import H_CUTOFF
+    mono = data_root() / "monomers"
+    for name, ext in (("1aba", "pdb"), ("1l2h", "cif"), ("1d7m", "pdb")):
+        s = Session(out=io.StringIO())
+        s.run(f"read mono {mono}; read coor file {data_root()}/xtal/{name}/{name}.{ext}; "
+              f"read refl file {data_root()}/xtal/{name}/{name}.mtz; refl phase r-value")
+        bare = s.model.atoms
+        s.run("hydrogen add; refl phase r-value")
+        with_h = s.model.atoms
+        runs = {"without H": (MlTarget(s.fmodel), bare),
+                f"H at {H_CUTOFF:g}": (MlTarget(s.fmodel), with_h),
+                "H at the common level": (MlTarget(s.fmodel, h_cutoff=None), with_h)}
+        times = {k: [] for k in runs}
+        for t, a in runs.values():
+            t.evaluate(a, ("xyz", "b"))
+        for _ in range(40):
+            for k, (t, a) in runs.items():
+                t0 = time.perf_counter()
+                t.evaluate(a, ("xyz", "b"))
+                times[k].append(time.perf_counter() - t0)
+        med = {k: float(np.median(v)) for k, v in times.items()}
+        base = med["without H"]
+        n_h = len(with_h) - len(bare)
+        print(f"{name}: {len(bare)} atoms + {n_h} riding H; ML value + gradient (xyz, B), "
+              "median of 40: " + ", ".join(
+                  f"{k} {v * 1e3:.1f} ms" + ("" if k == "without H" else
+                                             f" ({(v / base - 1) * 100:+.0f} %)")
+                  for k, v in med.items()))
+
+
 if __name__ == "__main__":
-    main()
+    if "--hydrogens" in sys.argv:
+        hydrogens()
+    else:
+        main()

@@ -26,6 +26,10 @@ READJUST_EVERY = 100
 #: CONVERGE r ends a run when R-work improved by less than r over this many re-phasings
 #: (one cycle is noisy: the data weight's re-adjustment moves R-work by ~0.001 either way)
 CONVERGE_CYCLES = 3
+#: a re-weighting of the data by less than this factor (the weight still finding its
+#: level, e.g. from a shaken start) starts the CONVERGE window again: R-work rising
+#: while the geometry takes over is not convergence
+CONVERGE_RESTART_BELOW = 0.5
 #: B-VALUES ADP models (mainpy.refine.adp_params): each atom as it is (None), all
 #: isotropic, non-water atoms anisotropic, TLS groups + residual B, one B per residue,
 #: one B for the main chain and one for the side chain of each residue, or chosen by
@@ -139,6 +143,29 @@ ENDED_BY = {"steps": "the step limit", "converged": "convergence", "nan": "a NaN
             "gain": "GAIN_R-VALUE"}
 
 
+class ConvergeWindow:
+    """CONVERGE r: the R-work of each re-phasing; converged when it improved by less than
+    r over the last CONVERGE_CYCLES, counted again after a re-weighting by less than
+    CONVERGE_RESTART_BELOW."""
+
+    def __init__(self, r: float | None):
+        self.r = r
+        self.values: list = []
+
+    def add(self, r_work: float) -> str:
+        """Take this re-phasing's R-work; the reason to stop ("" while not converged)."""
+        self.values.append(r_work)
+        c, k, v = self.r, CONVERGE_CYCLES, self.values
+        if c is None or len(v) <= k or v[-k - 1] - v[-1] >= c:
+            return ""
+        return (f"R-work improved by less than {c:g} over the last {k} re-phasings "
+                f"({v[-k - 1]:.4f} -> {v[-1]:.4f})")
+
+    def reweighted(self, factor: float) -> None:
+        if factor < CONVERGE_RESTART_BELOW:
+            self.values = []
+
+
 class RefinementRun:
     """One minimization of the session's model (module docstring)."""
 
@@ -181,7 +208,7 @@ class RefinementRun:
         self.history: list = []
         from mainpy.app.history import RunHistory
         self.log = RunHistory(self.describe(), session.restraints)
-        self._r_cycles: list = []        # R-work at each re-phasing, for CONVERGE
+        self._window = ConvergeWindow(settings.converge)      # CONVERGE's R-works
         self._converged = ""
         self._last_r = session.variables.get("R_WORK")
         self._step = 0
@@ -265,20 +292,16 @@ class RefinementRun:
                             f"({self._last_r:.4f} -> {r:.4f})")
             self._last_r = r
             if r is not None:
-                self._r_cycles.append(r)
-            c, k = self.s.converge, CONVERGE_CYCLES
-            if c is not None and len(self._r_cycles) > k and \
-                    self._r_cycles[-k - 1] - self._r_cycles[-1] < c:
-                self._converged = (f"R-work improved by less than {c:g} over the last {k} "
-                                   f"re-phasings ({self._r_cycles[-k - 1]:.4f} -> "
-                                   f"{self._r_cycles[-1]:.4f})")
-                return self._converged
+                self._converged = self._window.add(r)
+                if self._converged:
+                    return self._converged
         if self.s.adjusts_weight and (self.phase_steps or
                                       self._step - self._since_adjust >= READJUST_EVERY):
             self._since_adjust = self._step
             adj = self.weight.readjust(bond_rmsd(session, atoms))
             if adj is not None:
                 session.echo(f"  step {self._step}: {adj.describe()}")
+                self._window.reweighted(adj.factor)
         return None
 
     def rephase(self, atoms) -> None:

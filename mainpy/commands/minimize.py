@@ -107,7 +107,8 @@ _CLAUSES = (
         repeat=0, help="re-phasing every n steps, its macro, kicks"),
     Clause("converge", (Real("r"),),
            help="end at a RE_PHASE when R-work improved by less than r over the last 3 "
-                "re-phasings (STEP is then the most the run may take)"),
+                "re-phasings, counted from the last time ADJUST cut the data weight below "
+                "half (STEP is then the most the run may take)"),
     Clause("gain_r-value", (Real("g"),),
            help="stop at a RE_PHASE when R-work improved by less than g (g >= 1: never)"),
     Clause("adjust", sub=(Clause("bond", (Real("r"),),

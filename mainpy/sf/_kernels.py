@@ -21,7 +21,8 @@ is B + blur; ``u`` of an anisotropic atom is its U (A^2) and ``blur`` is added h
 Truncation at the level ``cut`` (e/A^3, per unit occupancy): where rho > cut the grid gets
 rho - ``sub``, elsewhere nothing. sub = cut is the smooth truncation max(rho - cut, 0)
 (continuous in every parameter, so the analytic derivatives are exact for the grid sum),
-sub = 0 the hard one (gemmi's DensityCalculator: rho inside the cut-off).
+sub = 0 the hard one (gemmi's DensityCalculator: rho inside the cut-off). The drivers take
+``cut`` and ``sub`` per element (an atom's level is its element's).
 
 Which points are visited: every point inside an ellipsoid that holds the whole region
 rho > cut. With T = U + s_max I (s_max of the widest Gaussian) and lambda the largest
@@ -748,13 +749,14 @@ def overlap_atoms(grid, orth, frac_mat, frac, beff, uani, aniso, eidx, acoef, bc
                   cut, sub, mode, general):
     """Per atom (occupancy 1, no volume element) the row
     [O, dO/dx, dO/dy, dO/dz, dO/dB, dO/du11 .. dO/du23] (zeros where not asked for:
-    mode 1 value only, 2 with dxyz, 3 with dB / dU)."""
+    mode 1 value only, 2 with dxyz, 3 with dB / dU). ``cut`` and ``sub`` are per element
+    (indexed like ``acoef``), as in the spreading kernels."""
     n = frac.shape[0]
     out = np.zeros((n, NOUT))
     orth_fast = _is_orth(orth) and not general
     for j in prange(n):
         _atom(grid, orth, frac_mat, frac[j], beff[j], uani[j], aniso[j], acoef[eidx[j]],
-              bcoef[eidx[j]], blur, cut, sub, mode, 1.0, out[j], orth_fast)
+              bcoef[eidx[j]], blur, cut[eidx[j]], sub[eidx[j]], mode, 1.0, out[j], orth_fast)
     return out
 
 
@@ -768,7 +770,8 @@ def spread_atoms(grid, orth, frac_mat, frac, beff, uani, aniso, occ, eidx, acoef
         if occ[j] == 0.0:
             continue
         _atom(grid, orth, frac_mat, frac[j], beff[j], uani[j], aniso[j], acoef[eidx[j]],
-              bcoef[eidx[j]], blur, cut, sub, 0, occ[j], dummy, orth_fast)
+              bcoef[eidx[j]], blur, cut[eidx[j]], sub[eidx[j]], 0, occ[j], dummy,
+              orth_fast)
 
 
 @njit(cache=True, parallel=True)
@@ -794,7 +797,8 @@ def spread_atoms_parallel(out, priv, orth, frac_mat, frac, beff, uani, aniso, oc
             if occ[j] == 0.0:
                 continue
             _atom(g, orth, frac_mat, frac[j], beff[j], uani[j], aniso[j], acoef[eidx[j]],
-                  bcoef[eidx[j]], blur, cut, sub, 0, occ[j], dummy, orth_fast)
+                  bcoef[eidx[j]], blur, cut[eidx[j]], sub[eidx[j]], 0, occ[j], dummy,
+                  orth_fast)
     for p in prange(n0):
         for t in range(nt - 1):
             out[p] += priv[t, p]

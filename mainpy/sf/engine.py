@@ -47,14 +47,15 @@ class StructureFactorEngine:
     numba's thread count at each call (the other kernels always use numba's count). ``single``: a float32 density grid and single-precision FFTs (twice as
     fast; Fcalc and gradients then agree with double precision to ~1e-6 relative, which
     refinement does not notice but finite differences would; gradient checks use the
-    default double precision).
+    default double precision). ``h_cutoff``: the truncation level of hydrogens when it is
+    not ``cutoff``.
     """
 
     def __init__(self, cell: gemmi.UnitCell, spacegroup: gemmi.SpaceGroup, hkl: np.ndarray,
                  d_min: float | None = None, rate: float = 1.5,
                  cutoff: float = DEFAULT_CUTOFF, truncation: str = "smooth",
                  blur: float | None = None, workers: int | None = None,
-                 single: bool = False):
+                 single: bool = False, h_cutoff: float | None = None):
         self.cell = cell
         self.spacegroup = spacegroup
         self.hkl = np.ascontiguousarray(np.asarray(hkl).reshape(-1, 3), dtype=np.int64)
@@ -64,6 +65,7 @@ class StructureFactorEngine:
         self.s2 = 1.0 / d ** 2 if len(self.hkl) else np.zeros(0)
         self.rate = float(rate)
         self.cutoff = float(cutoff)
+        self.h_cutoff = h_cutoff
         self.truncation = truncation
         self.single = bool(single)
         self.workers = workers
@@ -98,7 +100,8 @@ class StructureFactorEngine:
         el = atoms.element
         if self.kernel is None or self._elements is None or len(self._elements) != len(el) \
                 or (self._elements is not el and not np.array_equal(self._elements, el)):
-            self.kernel = AtomKernel(el, self.cell, self.cutoff, self.truncation)
+            self.kernel = AtomKernel(el, self.cell, self.cutoff, self.truncation,
+                                     h_cutoff=self.h_cutoff)
             self._elements = el
         return self.kernel
 

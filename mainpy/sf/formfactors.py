@@ -27,14 +27,16 @@ def _coefficients(symbol: str) -> tuple[np.ndarray, np.ndarray]:
     return row
 
 
-def form_factor_table(element: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(index of each atom's element (n,), a (ne, 5), b (ne, 5)) for element symbols."""
+def form_factor_table(element: np.ndarray, symbols: bool = False) -> tuple:
+    """(index of each atom's element (n,), a (ne, 5), b (ne, 5)) for element symbols;
+    with ``symbols`` also the symbol of each row (ne,)."""
     uniq, inv = np.unique(np.asarray(element).astype(str), return_inverse=True)
     a = np.empty((len(uniq), 5))
     b = np.empty((len(uniq), 5))
     for i, sym in enumerate(uniq):
         a[i], b[i] = _coefficients(str(sym))
-    return inv.reshape(-1).astype(np.int64), a, b
+    out = inv.reshape(-1).astype(np.int64), a, b
+    return out + (uniq,) if symbols else out
 
 
 def electrons(element: np.ndarray) -> np.ndarray:

@@ -88,22 +88,28 @@ class Overlap:
 class AtomKernel:
     """Form factors of one set of atoms and the matrices of one cell, reused between calls.
 
-    ``truncation``: "smooth" or "hard" (module docstring). ``general=True`` never takes
-    the orthogonal-cell fast path (for tests).
+    ``truncation``: "smooth" or "hard" (module docstring). ``h_cutoff``: the level of
+    hydrogen atoms when it is not ``cutoff`` (see `XrayTarget`). ``general=True`` never
+    takes the orthogonal-cell fast path (for tests).
     """
 
     def __init__(self, element: np.ndarray, cell: gemmi.UnitCell,
                  cutoff: float = DEFAULT_CUTOFF, truncation: str = "smooth",
-                 general: bool = False):
+                 general: bool = False, h_cutoff: float | None = None):
         if truncation not in TRUNCATIONS:
             raise ValueError(f"truncation must be one of {TRUNCATIONS}, not {truncation!r}")
-        self.eidx, self.acoef, self.bcoef = form_factor_table(element)
+        self.eidx, self.acoef, self.bcoef, symbols = form_factor_table(element,
+                                                                       symbols=True)
         self.n = len(self.eidx)
         self.cell = cell
         self.orth, self.frac = cell_matrices(cell)
         self.cutoff = float(cutoff)
         self.truncation = truncation
-        self.sub = self.cutoff if truncation == "smooth" else 0.0
+        #: the level of each element (indexed like acoef) and what the grid loses there
+        self.cuts = np.full(len(symbols), self.cutoff)
+        if h_cutoff is not None:
+            self.cuts[np.isin(np.char.upper(symbols.astype(str)), ("H", "D"))] = h_cutoff
+        self.subs = self.cuts.copy() if truncation == "smooth" else np.zeros(len(symbols))
         self.general = general
         self._private = {}       # per-thread spreading grids by (shape, threads, dtype)
 
@@ -158,7 +164,7 @@ class AtomKernel:
         frac, beff, uani, isan, eidx = self._atom_arrays(xyz, b, aniso, blur, index)
         mode = 1 if not grad else (3 if b_grad else (2 if xyz_grad else 1))
         out = _k().overlap_atoms(grid, self.orth, self.frac, frac, beff, uani, isan, eidx,
-                                 self.acoef, self.bcoef, float(blur), self.cutoff, self.sub,
+                                 self.acoef, self.bcoef, float(blur), self.cuts, self.subs,
                                  mode, self.general)
         dv = self.cell.volume / grid.size
         unit = out[:, 0] * dv
@@ -185,7 +191,7 @@ class AtomKernel:
         if threads is None:
             threads = _threads()
         args = (self.orth, self.frac, frac, beff, uani, isan, occ, eidx, self.acoef,
-                self.bcoef, float(blur), self.cutoff, self.sub, self.general)
+                self.bcoef, float(blur), self.cuts, self.subs, self.general)
         if threads > 1 and len(occ) > 4 * threads:
             key = (shape, threads, np.dtype(dtype))
             priv = self._private.get(key)

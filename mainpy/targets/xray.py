@@ -50,6 +50,13 @@ REFINE_RATE = 1.25
 #: change of 3e-7 in R between the Fcalcs and of 6e-7..7e-6 (of the largest entry) in the
 #: gradients, far below the engine's own distance from direct summation (R ~ 1e-4)
 SINGLE_FFT = True
+#: truncation level (e/A^3) of hydrogens in the refinement engine, ten times the other
+#: atoms': an H's density peaks 7x lower than a carbon's and is wider (B_H = 1.2 B of its
+#: parent), so at the common level it covered 0.7 of a carbon's volume and riding H cost
+#: +35 % per value + gradient (1aba, 1d7m). At this level each H loses ~1.5 % of its
+#: electron (about a hundredth of its parent's), much less than the riding model's own
+#: approximation of it; RE_PHASE and every reported R keep the common level
+H_CUTOFF = 1e-4
 
 
 def _safe_phase(fm, f):
@@ -66,13 +73,15 @@ class XrayTarget(Target):
     name = "xray"
 
     def __init__(self, fmodel, rate: float | None = None, cutoff: float = DEFAULT_CUTOFF,
-                 workers: int | None = None, single: bool | None = None):
+                 workers: int | None = None, single: bool | None = None,
+                 h_cutoff: float | None = H_CUTOFF):
         self.fmodel = fmodel
         self.single = SINGLE_FFT if single is None else single
         self.refl = fmodel.refl
         self.rate = REFINE_RATE if rate is None else rate
         self.d_min = getattr(fmodel.calc, "d_min", None)
         self.cutoff = cutoff
+        self.h_cutoff = h_cutoff
         self.workers = workers
         self.engine: StructureFactorEngine | None = None
         self.fcalc = None          # Fcalc of the last evaluation
@@ -104,7 +113,7 @@ class XrayTarget(Target):
             self.engine = StructureFactorEngine(
                 r.cell, r.spacegroup, r.hkl, d_min=self.d_min, rate=self.rate,
                 cutoff=self.cutoff, truncation="smooth", workers=self.workers,
-                single=self.single)
+                single=self.single, h_cutoff=self.h_cutoff)
         return self.engine
 
     # -- evaluation ------------------------------------------------------------------

@@ -85,3 +85,25 @@ def test_gradient_threads_and_precision(case):
         scale = np.abs(a[p]).max()
         assert np.abs(a[p] - b[p]).max() < 1e-10 * scale, p
         assert np.abs(a[p] - c[p]).max() < 3e-5 * scale, p
+
+
+def test_gradient_with_hydrogen_cutoff(case):
+    """Hydrogens at their own truncation level (the refinement engine's H_CUTOFF): the
+    gradient of every atom, hydrogens and their neighbours included, is still exact for
+    the value the engine computes."""
+    from mainpy.targets.xray import H_CUTOFF
+    st, atoms, refl = case("1byz")
+    is_h = np.isin(atoms.element, ("H", "D"))
+    assert is_h.sum() > 500 and H_CUTOFF > 1e-5
+    # hydrogens isotropic (as they ride), the other atoms with their ANISOU
+    atoms = atoms.replace(aniso=np.where(is_h[:, None], 0.0, atoms.aniso))
+    assert atoms.aniso[~is_h].any(axis=1).mean() > 0.9
+    idx = np.r_[np.flatnonzero(is_h)[::120], np.flatnonzero(~is_h)[::150]]
+    eng = StructureFactorEngine(refl.cell, refl.spacegroup, refl.hkl, rate=1.25,
+                                truncation="smooth", h_cutoff=H_CUTOFF)
+    assert eng.kernel_for(atoms).cuts.max() == H_CUTOFF
+    rng = np.random.default_rng(2)
+    g = rng.normal(size=len(refl.hkl)) + 1j * rng.normal(size=len(refl.hkl))
+    errs = _fd_errors(eng, atoms, g, idx)
+    for p, (e, s) in errs.items():
+        assert s > 0 and e < GRAD_TOL, (p, e)

@@ -1,0 +1,35 @@
+"""CONVERGE's window of R-work values: convergence over CONVERGE_CYCLES re-phasings, the
+count started again when ADJUST cuts the data weight below half (a rise of R-work while
+the geometry takes over is not convergence)."""
+
+from mainpy.app.refinement import CONVERGE_CYCLES, CONVERGE_RESTART_BELOW, ConvergeWindow
+
+
+def test_converges_when_r_work_stops_improving():
+    w = ConvergeWindow(0.001)
+    r = [0.30, 0.20, 0.15, 0.14, 0.1395, 0.1392, 0.1391]
+    said = [w.add(x) for x in r]
+    first = next(i for i, s in enumerate(said) if s)
+    assert first == 6 and "0.1400 -> 0.1391" in said[first]
+    assert not any(said[:first])
+    assert CONVERGE_CYCLES == 3
+
+
+def test_a_deep_reweighting_starts_the_count_again():
+    w = ConvergeWindow(0.001)
+    for x in (0.16, 0.13):
+        assert not w.add(x)
+    w.reweighted(0.1)                     # the weight still finding its level
+    for x in (0.14, 0.145, 0.146):        # R-work rises while the geometry takes over
+        assert not w.add(x)
+    assert w.add(0.146)                   # three re-phasings later, no gain: converged
+    w2 = ConvergeWindow(0.001)
+    for x in (0.140, 0.141, 0.142):
+        assert not w2.add(x)
+    w2.reweighted(CONVERGE_RESTART_BELOW * 1.5)      # an ordinary re-adjustment ...
+    assert w2.add(0.143)                  # ... keeps the count: converged
+
+
+def test_no_converge_setting_never_ends():
+    w = ConvergeWindow(None)
+    assert not any(w.add(0.2) for _ in range(10))
