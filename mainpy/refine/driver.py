@@ -3,8 +3,7 @@
 One step is one evaluation of the objective (value and gradient), as in MAIN. The run
 is cut into segments (`segment` steps each); between segments `between(atoms)` may
 re-phase, re-weight or run a macro, and the optimizer restarts from the current model,
-because the objective has changed (keeping its memory of the curvature when the weights
-did not change: KEEP_MEMORY_WITHIN). After every step `on_step` is told the progress and
+because the objective has changed. After every step `on_step` is told the progress and
 may ask to stop; a stop, a NaN, or the step limit ends the run with the best model of
 the current segment: a consistent model, never a half-updated one.
 """
@@ -18,13 +17,6 @@ import numpy as np
 from mainpy.lbfgs import Lbfgs
 
 from mainpy.refine.adp_params import AtomAdp
-
-#: the L-BFGS memory is carried into the next segment when no weight of the objective
-#: changed by more than this factor between them (re-phasing alone changes the objective
-#: little; a re-weighting by x0.1 makes the old curvature pairs mislead). Truth
-#: benchmark, shaken 0.3 A: 1aba converged in 110 steps instead of 170 (rmsd to the
-#: truth 0.060 against 0.058 A, R-free 0.0942 against 0.0953)
-KEEP_MEMORY_WITHIN = 1.25
 
 
 @dataclass
@@ -306,7 +298,6 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
         riding = None           # only hydrogens move: they are refined themselves
     current = atoms
     step = 0
-    memory = None           # (L-BFGS, weights, vector length) carried between segments
     while step < steps:
         seg_steps = min(segment, steps - step)
         if riding is not None and riding.place is not None and bodies is None \
@@ -343,17 +334,15 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
                 res = scipy_minimize(fg, x0, jac=True, method="CG",
                                      options={"maxiter": seg_steps, "gtol": 1e-10})
             else:
-                # the memory of the last segment when the objective kept its weights
-                # (KEEP_MEMORY_WITHIN), else a fresh one: kept across re-weightings it
-                # measured worse from afar (1aba shaken 0.8 A, 200 steps: 0.288 and
-                # 0.250 A from the deposited model against 0.278 and 0.236)
+                # a fresh memory per segment: kept across re-phasings (new phases, scales,
+                # weight) it measured worse from afar (1aba shaken 0.8 A, 200 steps: 0.288
+                # and 0.250 A from the deposited model against 0.278 and 0.236); kept only
+                # while the weights held, it converged faster from shaken starts (1aba 0.3
+                # A: 110 steps, not 170) but deeper into an optimum that over-fits real
+                # data: twice as long then raised R-free on 1d7m by 0.005, 1l2h by 0.0035
                 lo, hi = pk.bounds()
-                weights = np.array([p.weight for p in objective.parts], float)
-                if not _same_objective(memory, weights, len(x0)):
-                    memory = (Lbfgs(memory=20, blocks=pk.blocks()), weights, len(x0))
-                memory = (memory[0], weights, len(x0))
-                res = memory[0].minimize(fg, x0, lo, hi, max_iter=seg_steps,
-                                         gtol=1e-10, ftol=1e-14)
+                res = Lbfgs(memory=20, blocks=pk.blocks()).minimize(
+                    fg, x0, lo, hi, max_iter=seg_steps, gtol=1e-10, ftol=1e-14)
             reason, message = "converged", str(res.message)
         except _Stop as s:
             reason, message = s.reason, s.message
@@ -374,18 +363,6 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
     result.atoms = current
     result.steps = step
     return result
-
-
-def _same_objective(memory, weights, n) -> bool:
-    """Whether a carried L-BFGS memory still fits: the same vector length and every
-    weight within KEEP_MEMORY_WITHIN of what it was (zero weights unchanged)."""
-    if memory is None or memory[2] != n or len(memory[1]) != len(weights):
-        return False
-    old = memory[1]
-    if ((old == 0) != (weights == 0)).any():
-        return False
-    ratio = weights[old != 0] / old[old != 0]
-    return bool(np.all((ratio < KEEP_MEMORY_WITHIN) & (ratio > 1 / KEEP_MEMORY_WITHIN)))
 
 
 def regularize(atoms, energy, moving=None, steps: int = 200, on_step=None) -> RunResult:
