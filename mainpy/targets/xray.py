@@ -52,10 +52,11 @@ REFINE_RATE = 1.25
 SINGLE_FFT = True
 #: truncation level (e/A^3) of hydrogens in the refinement engine, ten times the other
 #: atoms': an H's density peaks 7x lower than a carbon's and is wider (B_H = 1.2 B of its
-#: parent), so at the common level it covered 0.7 of a carbon's volume and riding H cost
-#: +35 % per value + gradient (1aba, 1d7m). At this level each H loses ~1.5 % of its
-#: electron (about a hundredth of its parent's), much less than the riding model's own
-#: approximation of it; RE_PHASE and every reported R keep the common level
+#: parent), so at the common level it covered 0.7 of a carbon's volume. Riding H cost
+#: +35 / +32 / +36 % per ML value + gradient at the common level and +26 / +25 / +27 %
+#: at this one (1aba, 1l2h, 1d7m; bench_targets_xray.py --hydrogens). Each H loses 2 %
+#: of its electron (3 % at 2.4 A, where the blur is wider), less than the riding model's
+#: own approximation of it; RE_PHASE and every reported R keep the common level
 H_CUTOFF = 1e-4
 
 
