@@ -1,6 +1,6 @@
-"""CONVERGE's window of R-work values: convergence over CONVERGE_CYCLES re-phasings, the
-count started again when ADJUST cuts the data weight below half (a rise of R-work while
-the geometry takes over is not convergence)."""
+"""CONVERGE's window of R-work (and R-free) values: convergence over CONVERGE_CYCLES
+re-phasings when neither improves, the count started again when ADJUST cuts the data
+weight below half (a rise of R-work while the geometry takes over is not convergence)."""
 
 from mainpy.app.refinement import CONVERGE_CYCLES, CONVERGE_RESTART_BELOW, ConvergeWindow
 
@@ -10,7 +10,7 @@ def test_converges_when_r_work_stops_improving():
     r = [0.30, 0.20, 0.15, 0.14, 0.1395, 0.1392, 0.1391]
     said = [w.add(x) for x in r]
     first = next(i for i, s in enumerate(said) if s)
-    assert first == 6 and "0.1400 -> 0.1391" in said[first]
+    assert first == 6 and "R-work 0.1400 -> 0.1391" in said[first]
     assert not any(said[:first])
     assert CONVERGE_CYCLES == 3
 
@@ -33,3 +33,16 @@ def test_a_deep_reweighting_starts_the_count_again():
 def test_no_converge_setting_never_ends():
     w = ConvergeWindow(None)
     assert not any(w.add(0.2) for _ in range(10))
+
+
+def test_r_free_still_falling_is_not_convergence():
+    """R-work flat but R-free still falling: the model still improves; once both are
+    flat, converged (and said so with both)."""
+    w = ConvergeWindow(0.001)
+    pairs = [(0.150, 0.200), (0.1498, 0.197), (0.1496, 0.194), (0.1495, 0.191),
+             (0.1494, 0.1905), (0.1494, 0.1903), (0.1494, 0.1902)]
+    said = [w.add(*p) for p in pairs]
+    assert not any(said[:6]) and said[6].startswith("R-work and R-free")
+    assert not ConvergeWindow(0.001).add(0.2, float("nan"))      # no test set: R-work only
+    w2 = ConvergeWindow(0.001)
+    assert [bool(w2.add(0.15, float("nan"))) for _ in range(4)] == [False] * 3 + [True]
