@@ -14,6 +14,7 @@ from mainpy.refine.objective import Objective, Part, RestraintTarget
 from mainpy.restraints.energy import Energy
 from mainpy.restraints.monlib import load_monlib
 from mainpy.restraints.topology import build_restraints
+from tests.refine.vector_fd import fd_through_vector
 
 
 @pytest.fixture(scope="module")
@@ -39,24 +40,6 @@ def _mixed(atoms, seed=1):
     return atoms.replace(aniso=u), mc
 
 
-def _fd_through_vector(pk, objective, atoms, picks, h=1e-5):
-    x0 = pk.pack(atoms)
-
-    def f(x):
-        return objective.evaluate(pk.unpack(x, atoms), pk.target_params).total
-
-    ev = objective.evaluate(pk.unpack(x0, atoms), pk.target_params)
-    g = pk.gradient(ev.grad, x0)
-    worst = 0.0
-    for k in picks:
-        xp, xm = x0.copy(), x0.copy()
-        xp[k] += h
-        xm[k] -= h
-        fd = (f(xp) - f(xm)) / (2 * h)
-        worst = max(worst, abs(g[k] - fd) / max(abs(fd), 1e-3))
-    return worst
-
-
 def test_atom_adp_mixed_model_roundtrip_and_gradient(aba):
     atoms, mc = _mixed(aba.atoms)
     objective = Objective([Part("restraints", 1.0, RestraintTarget(aba.energy()))])
@@ -78,7 +61,7 @@ def test_atom_adp_mixed_model_roundtrip_and_gradient(aba):
     picks = list(rng.choice(np.arange(start, start + n_iso), 4, replace=False))
     picks += list(rng.choice(np.arange(start + n_iso, len(x)), 12, replace=False))
     picks += list(rng.choice(np.arange(start), 4, replace=False))
-    assert _fd_through_vector(pk, objective, atoms, picks) < 1e-4
+    assert fd_through_vector(pk, objective, atoms, picks) < 1e-4
 
 
 def test_grouped_b_gradient_and_groups(aba):
@@ -98,7 +81,7 @@ def test_grouped_b_gradient_and_groups(aba):
     new = pk.unpack(x, atoms)
     for g in two:                       # every atom of a group has the group's B
         assert np.ptp(new.b[g]) == 0 and new.b[g][0] == pytest.approx(atoms.b[g].mean())
-    assert _fd_through_vector(pk, objective, new, range(0, len(x), max(1, len(x) // 15))) < 1e-4
+    assert fd_through_vector(pk, objective, new, range(0, len(x), max(1, len(x) // 15))) < 1e-4
 
 
 def test_settle_makes_u_positive_definite(aba):
@@ -169,7 +152,7 @@ def test_tls_block_gradient_through_coordinates_and_tensors(aba):
     picks = list(range(start, start + n_tls))
     picks += list(rng.choice(np.arange(start + n_tls, len(x)), 6, replace=False))
     picks += list(rng.choice(np.arange(start), 10, replace=False))
-    assert _fd_through_vector(pk, objective, atoms, picks) < 1e-4
+    assert fd_through_vector(pk, objective, atoms, picks) < 1e-4
 
 
 def test_tls_state_returns_the_refined_tensors(aba):
@@ -203,7 +186,7 @@ def test_tls_atoms_restrained_on_their_b_equivalent(aba):
     picks = list(range(start, start + n_tls))
     picks += list(rng.choice(np.arange(start + n_tls, start + n_tls + 800), 6, replace=False))
     picks += list(rng.choice(np.arange(start), 6, replace=False))
-    assert _fd_through_vector(pk, objective, atoms, picks) < 1e-4
+    assert fd_through_vector(pk, objective, atoms, picks) < 1e-4
     bad = atoms.replace(aniso=np.where(np.arange(len(atoms))[:, None] == 5,
                                        [0.2, -0.05, 0.2, 0, 0, 0], 0.0))
     target.iso_rows = np.arange(len(atoms)) == 5
@@ -237,10 +220,10 @@ def test_xray_gradient_through_tls_and_group_b(aba_ml):
     picks = list(range(start, start + n_tls))
     picks += list(rng.choice(np.arange(start + n_tls, start + n_tls + 700), 4, replace=False))
     picks += list(rng.choice(np.arange(start), 4, replace=False))
-    assert _fd_through_vector(pk, objective, atoms, picks, h=1e-4) < 1e-4
+    assert fd_through_vector(pk, objective, atoms, picks, h=1e-4) < 1e-4
     groups = ap.residue_groups(atoms, np.arange(len(atoms)), True)
     pk = Packer(atoms, ("b",), np.ones(len(atoms), bool),
                 adp=lambda a, rows: ap.GroupB(a, ap.residue_groups(a, rows, True)))
     assert pk.adp.n == len(groups)
     picks = list(rng.choice(np.arange(len(groups)), 6, replace=False))
-    assert _fd_through_vector(pk, objective, atoms, picks, h=1e-4) < 1e-4
+    assert fd_through_vector(pk, objective, atoms, picks, h=1e-4) < 1e-4

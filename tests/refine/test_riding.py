@@ -17,6 +17,7 @@ from mainpy.refine.riding import H_B_FACTOR, Riding, is_hydrogen, parents
 from mainpy.restraints.energy import Energy
 from mainpy.restraints.monlib import load_monlib
 from mainpy.restraints.topology import build_restraints
+from tests.refine.vector_fd import fd_through_vector
 
 
 @pytest.fixture(scope="module")
@@ -49,23 +50,6 @@ def test_parents_are_the_bonded_heavy_atoms(aba_h):
     assert 0.8 < d.min() and d.max() < 1.15          # X-H to the electron cloud
     same_res = atoms.residue_index[hyd] == atoms.residue_index[par[hyd]]
     assert same_res.all()
-
-
-def _fd(pk, objective, atoms, picks, h):
-    x0 = pk.pack(atoms)
-    ev = objective.evaluate(pk.unpack(x0, atoms), pk.target_params)
-    g = pk.gradient(ev.grad, x0)
-
-    def f(x):
-        return objective.evaluate(pk.unpack(x, atoms), pk.target_params).total
-    worst = 0.0
-    for k in picks:
-        xp, xm = x0.copy(), x0.copy()
-        xp[k] += h
-        xm[k] -= h
-        fd = (f(xp) - f(xm)) / (2 * h)
-        worst = max(worst, abs(g[k] - fd) / max(abs(fd), 1e-2))
-    return worst
 
 
 def _parent_vars(pk, atoms, par, hyd, n, seed):
@@ -101,12 +85,12 @@ def test_riding_gradient_against_differences(aba_h):
     assert np.allclose(new.b[rows], H_B_FACTOR * beq)
     assert not new.aniso[rows].any()
     prow, xyz_k, _ = _parent_vars(pk, atoms, par, hyd, 4, 1)
-    assert _fd(pk, objective, atoms, xyz_k, 1e-5) < 1e-4
+    assert fd_through_vector(pk, objective, atoms, xyz_k, 1e-5, floor=1e-2) < 1e-4
     # B: the entries of isotropic and anisotropic parents (U's diagonal carries dB_eq)
     start = 3 * pk.n
     rng = np.random.default_rng(2)
     b_k = list(start + rng.choice(pk.adp.n, 10, replace=False))
-    assert _fd(pk, objective, atoms, b_k, 1e-4) < 1e-4
+    assert fd_through_vector(pk, objective, atoms, b_k, 1e-4, floor=1e-2) < 1e-4
     # a shifted parent moves its H by the same vector
     moved = x.copy()
     moved[xyz_k[:3]] += (0.1, -0.2, 0.05)
@@ -127,7 +111,8 @@ def test_riding_occupancy_gradient(aba_h):
     assert len(x) == len(heavy_only.pack(atoms)) and len(x) >= atoms.n_residues
     new = pk.unpack(x + 0.05, atoms)
     assert np.allclose(new.occ[hyd], new.occ[par[hyd]])
-    assert _fd(pk, objective, atoms, range(0, len(x), 9), 1e-5) < 1e-4
+    assert fd_through_vector(pk, objective, atoms, range(0, len(x), 9), 1e-5,
+                             floor=1e-2) < 1e-4
 
 
 def test_minimize_keeps_riding_geometry(aba_h):
