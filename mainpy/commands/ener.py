@@ -19,7 +19,7 @@ _HELP = {
     "bond": "bond lengths", "angle": "bond angles", "dihe": "torsion angles",
     "impr": "impropers (chiral volumes and planes)", "chir": "chiral volumes",
     "plan": "planes", "vdw": "non-bonded repulsion",
-    "b-val": "ADP similarity of atoms 1-2 and 1-3 apart (B, or U of anisotropic atoms)",
+    "b-val": "ADP similarity: relative B of neighbours within 4 A, U shape of 1-2, 1-3",
     "rigid-bond": "rigid bond: equal displacement of bonded anisotropic atoms along the bond",
     "spher": "sphericity of anisotropic atoms (weak), and U kept positive definite",
     "ncs": "local NCS: distances between nearby atoms alike in copies of a chain",

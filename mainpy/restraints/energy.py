@@ -3,7 +3,9 @@
     E = sum_t scale_t * E_t,   E_t = sum_k (delta_k / esd_k)^2
 
 Terms: bond, angle, torsion, chiral, plane, nonbonded (repulsion with symmetry contacts),
-adp (similarity of the ADPs of atoms 1-2 and 1-3 apart: B, or U of anisotropic atoms),
+adp (similarity of ADPs: the relative difference of B (B_eq of anisotropic atoms) of
+atoms within 4 A, as servalcat has it (mainpy.restraints.adp_similarity), and the shape
+of U of anisotropic atoms 1-2 and 1-3 apart),
 and for anisotropic atoms rigidbond (Hirshfeld) and sphericity (a weak pull towards
 isotropy, with a floor that keeps U positive definite). The commands
 ``ener TERM on|off``, ``ener TERM scal r`` and ``show ener`` drive `set_term` and `report`.
@@ -82,6 +84,12 @@ class Energy:
         self.plane_dev = np.zeros(len(r.plane_atoms))
         self.nonbonded = NonbondedList(r, atoms, cell, spacegroup, skin=skin)
         self.adp_pairs, self.w_adp = adp_pairs(r, adp_esd)
+        #: "kl": every atom's B (B_eq) held to its neighbours' within 4 A by their
+        #: relative difference (mainpy.restraints.adp_similarity, servalcat's restraint),
+        #: U's shape by pairs 1-2 and 1-3 apart; "diff" (before): w (B_i - B_j)^2 and
+        #: w ||U_i - U_j||^2 of atoms 1-2 and 1-3 apart
+        self.adp_mode = "kl"
+        self._kl = None
         #: hydrogens: no rigid-bond restraint on their bonds (a riding H moves more than
         #: its parent along the bond; SHELXL's DELU / RIGU leave them out too)
         self.hydrogen = np.isin(np.asarray(atoms.element).astype(str), ("H", "D"))
@@ -106,6 +114,7 @@ class Energy:
         """Forget the contact list, so that the next evaluation builds it from the
         coordinates it is given: a run then depends only on where it starts."""
         self.nonbonded.xyz_built = None
+        self._kl = None
 
     def update_occupancies(self, occ: np.ndarray) -> None:
         """New occupancies change which contacts count: rebuild the pair list next time."""
@@ -127,7 +136,8 @@ class Energy:
         """Number of restraints per term (non-bonded: pairs in the current list)."""
         c = self.r.counts()
         c["nonbonded"] = len(self.nonbonded.pairs)
-        c["adp"] = len(self.adp_pairs)
+        c["adp"] = len(self._kl[0]) if self.adp_mode == "kl" and self._kl is not None \
+            else len(self.adp_pairs)
         split = self._aniso_split
         c["rigidbond"] = len(split[1]["rigid"]) if split is not None else 0
         c["sphericity"] = int(split[0].sum()) if split is not None else 0
@@ -212,13 +222,19 @@ class Energy:
             g += st.scale * dg
         gb = np.zeros(len(xyz)) if b is not None else None
         gu = None
+        amask = None
         if b is not None and aniso is not None and (np.asarray(aniso) != 0).any():
-            gu = self._aniso_terms(xyz, b, np.asarray(aniso, float), want, out, g, gb)
+            aniso = np.asarray(aniso, float)
+            gu = self._aniso_terms(xyz, b, aniso, want, out, g, gb)
+            amask = self._aniso_split[0]
             b_pairs, b_w = self._aniso_split[1]["iso"]
         else:
             b_pairs, b_w = self.adp_pairs, self.w_adp
         st = self.state["adp"]
-        if b is not None and "adp" in want and st.on and st.scale != 0.0:
+        if b is not None and "adp" in want and st.on and st.scale != 0.0 \
+                and self.adp_mode == "kl":
+            self._kl_term(xyz, b, aniso, amask, st.scale, out, gb, gu)
+        elif b is not None and "adp" in want and st.on and st.scale != 0.0:
             b = np.ascontiguousarray(b, float)
             nch = parallel_chunks(len(xyz))
             if nch > 1 and (self._serial_ns(["adp"])
@@ -234,6 +250,25 @@ class Energy:
                 gb += st.scale * gbt
         return EnergyResult(total=float(sum(out.values())), grad=g, grad_b=gb,
                             terms=out, counts=self.counts(), grad_aniso=gu)
+
+    def _kl_term(self, xyz, b, aniso, amask, scale, out, gb, gu) -> None:
+        """The relative B similarity of neighbours (mainpy.restraints.adp_similarity)
+        on every atom's B_eq (8 pi^2 tr(U) / 3 of an anisotropic atom); its neighbour
+        pairs are made from the coordinates of the first evaluation after a restart."""
+        from mainpy.restraints.adp_aniso import U_TO_B
+        from mainpy.restraints.adp_similarity import kl_energy, kl_pairs
+        if self._kl is None:
+            self._kl = kl_pairs(self.nonbonded, xyz, self.hydrogen)
+        beq = np.array(b, float)
+        if amask is not None:
+            beq[amask] = U_TO_B * aniso[amask, :3].sum(axis=1) / 3.0
+        g = np.zeros(len(beq))
+        out["adp"] = out.get("adp", 0.0) + scale * kl_energy(beq, *self._kl, g)
+        if amask is None:
+            gb += scale * g
+        else:
+            gb[~amask] += scale * g[~amask]
+            gu[amask, :3] += (scale * U_TO_B / 3.0) * g[amask, None]
 
     def _aniso_split_for(self, mask: np.ndarray) -> dict:
         """The ADP pairs split by the anisotropic atoms: "iso" (both isotropic: the B
@@ -264,10 +299,18 @@ class Energy:
         gu = np.zeros((len(xyz), 6))
         st = self.state["adp"]
         if "adp" in want and st.on and st.scale != 0.0 and len(split["mixed"][0]):
-            e, du, db = aa.similarity(aniso, b, mask, *split["mixed"])
+            if self.adp_mode == "kl":
+                # the size of U is held by the relative B similarity (_kl_term), its
+                # shape here: the deviatoric parts of pairs 1-2 and 1-3 apart alike
+                dev = aniso.copy()
+                dev[mask, :3] -= dev[mask, :3].mean(axis=1)[:, None]
+                e, du, _ = aa.similarity(dev, np.zeros(len(xyz)), mask, *split["mixed"])
+                du[:, :3] -= du[:, :3].mean(axis=1)[:, None]     # d dev / d U
+            else:
+                e, du, db = aa.similarity(aniso, b, mask, *split["mixed"])
+                gb += st.scale * db
             out["adp"] = st.scale * e
             gu += st.scale * du
-            gb += st.scale * db
         st = self.state["rigidbond"]
         if "rigidbond" in want and st.on and st.scale != 0.0 and len(split["rigid"]):
             e, dx, du = aa.rigid_bond(xyz, aniso, split["rigid"],

@@ -48,7 +48,10 @@ def test_gradient_finite_differences_1aba(aba, term):
 
 
 def test_adp_gradient_finite_differences(aba):
+    """The B difference of atoms 1-2 and 1-3 apart (ADP mode "diff"; the default "kl" is
+    tests/restraints/test_adp_similarity.py)."""
     en = aba.energy()
+    en.adp_mode = "diff"
     rng = np.random.default_rng(3)
     b = aba.atoms.b + rng.normal(0, 3.0, len(aba.atoms))
     res = en.evaluate(aba.atoms.xyz, b, terms=["adp"])
