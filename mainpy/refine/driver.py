@@ -339,7 +339,12 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
                 # and 0.250 A from the deposited model against 0.278 and 0.236); kept only
                 # while the weights held, it converged faster from shaken starts (1aba 0.3
                 # A: 110 steps, not 170) but deeper into an optimum that over-fits real
-                # data: twice as long then raised R-free on 1d7m by 0.005, 1l2h by 0.0035
+                # data: twice as long then raised R-free on 1d7m by 0.005, 1l2h by 0.0035.
+                # With the neighbour ADP restraint (servalcat's) the same: 1aba 0.6 A 240
+                # -> 170 steps, but the truth benchmark's rmsd 0.075 -> 0.077 A (2r4r 0.3
+                # A 0.326 -> 0.376, 1d7m 0.6 A 0.192 -> 0.205). A restraint-Hessian
+                # preconditioner (initial inverse Hessian) gained nothing either: 1d7m 0.6
+                # A, 40 steps at a fixed weight, objective 724,323 against 724,630
                 lo, hi = pk.bounds()
                 res = Lbfgs(memory=20, blocks=pk.blocks()).minimize(
                     fg, x0, lo, hi, max_iter=seg_steps, gtol=1e-10, ftol=1e-14)
