@@ -17,6 +17,11 @@ def data_root() -> Path:
     return Path(os.environ.get("MAINPY_TEST_DATA", ROOT.parent / "shared" / "data"))
 
 
+def tools_dir() -> Path:
+    """The independent rulers (`MAINPY_TOOLS`, default ../shared/tools beside the data)."""
+    return Path(os.environ.get("MAINPY_TOOLS", data_root().parent / "tools"))
+
+
 def need(relpath: str) -> Path:
     """Path to a data file; skip (or fail under MAINPY_REQUIRE_DATA=1) if it is missing."""
     p = data_root() / relpath

@@ -43,20 +43,15 @@ def kl_pairs(nonbonded, xyz, hydrogen) -> tuple[np.ndarray, np.ndarray]:
     """(pairs (m, 2), weights (m,)) of the atoms within MAX_DIST of each other (or of
     an image), from the graph distances of `nonbonded` (mainpy.restraints.nonbonded.
     NonbondedList); a hydrogen only with the atoms it is bonded to or 1-3 from."""
-    from mainpy.restraints._cells import cell_pairs, image_points
-    from mainpy.restraints.nonbonded import (SPECIAL_POSITION_CUTOFF,
-                                             symmetry_images)
+    from mainpy.restraints._cells import cell_pairs
+    from mainpy.restraints.nonbonded import SPECIAL_POSITION_CUTOFF, image_table
 
     xyz = np.ascontiguousarray(xyz, float)
     n = len(xyz)
-    ops, keep_self, members = symmetry_images(xyz, nonbonded.cell, nonbonded.fops, MAX_DIST)
-    src = np.concatenate([np.arange(n)] + members).astype(np.int64)
-    img = np.concatenate([np.full(n, -1)] + [np.full(len(m), s) for s, m in
-                                             enumerate(members)]).astype(np.int64)
-    ops = np.ascontiguousarray(ops, float)
-    pts = image_points(xyz, src, img, ops)
-    pi, pj, ps, _ = cell_pairs(xyz, pts, src, img, np.ascontiguousarray(keep_self, float),
-                               MAX_DIST, SPECIAL_POSITION_CUTOFF)
+    ops, keep_self, src, img, pts = image_table(xyz, nonbonded.cell, nonbonded.fops,
+                                                MAX_DIST)
+    pi, pj, ps, _ = cell_pairs(xyz, pts, src, img, keep_self, MAX_DIST,
+                               SPECIAL_POSITION_CUTOFF)
     keep = pi != pj                        # an atom and its own image: no difference
     pi, pj, ps = pi[keep], pj[keep], ps[keep]
     d2 = np.empty(len(pi))

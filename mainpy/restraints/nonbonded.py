@@ -129,6 +129,22 @@ def symmetry_images(xyz, cell, fops, cutoff):
     return np.array(ops).reshape(-1, 3, 4), keep_self, members
 
 
+def image_table(xyz, cell, fops, cutoff):
+    """The model and its images within `cutoff` as one table of points for the cell
+    searches (mainpy.restraints._cells): (ops (k,3,4), keep_self (k,), src (atom row of
+    each point), img (its image, -1 the model itself), pts (its coordinates))."""
+    from mainpy.restraints._cells import image_points
+
+    n = len(xyz)
+    ops, keep_self, members = symmetry_images(xyz, cell, fops, cutoff)
+    src = np.concatenate([np.arange(n)] + members).astype(np.int64)
+    img = np.concatenate([np.full(n, -1)] + [np.full(len(m), s) for s, m in
+                                             enumerate(members)]).astype(np.int64)
+    ops = np.ascontiguousarray(ops, float)
+    pts = image_points(xyz, src, img, ops)
+    return ops, np.ascontiguousarray(keep_self, float), src, img, pts
+
+
 def _close(a, b, atol) -> bool:
     """np.allclose(a, b, atol=atol) for small arrays, without its overhead."""
     return bool(np.all(np.abs(a - b) <= atol + 1e-5 * np.abs(b)))
@@ -220,20 +236,14 @@ class NonbondedList:
     def build(self, xyz: np.ndarray) -> None:
         """Find all pairs within MAX_TARGET + skin and keep those within target + skin
         that the rules restrain (one numba pass, in parallel over the atoms)."""
-        from mainpy.restraints._cells import contact_pairs, image_points
+        from mainpy.restraints._cells import contact_pairs
 
         xyz = np.ascontiguousarray(xyz, float)
         cutoff = MAX_TARGET + self.skin
-        ops, keep_self, members = symmetry_images(xyz, self.cell, self.fops, cutoff)
-        src = np.concatenate([np.arange(self.n)] + members).astype(np.int64)
-        img = np.concatenate([np.full(self.n, -1)]
-                             + [np.full(len(m), s) for s, m in enumerate(members)])
-        img = img.astype(np.int64)
-        ops = np.ascontiguousarray(ops, float)
-        pts = image_points(xyz, src, img, ops)
+        ops, keep_self, src, img, pts = image_table(xyz, self.cell, self.fops, cutoff)
         self.atom_f[:, 0] = self.occ
         pi, pj, ps, pw, d0, kind = contact_pairs(
-            xyz, pts, src, img, np.ascontiguousarray(keep_self, float), cutoff,
+            xyz, pts, src, img, keep_self, cutoff,
             SPECIAL_POSITION_CUTOFF, self.skin, self.atom_i, self.atom_f,
             self.gptr, self.gnbr, self.gdist, self.sym_keys, self.per_atom)
         # buffer rows per atom for the next build: room for this list's density and more

@@ -22,7 +22,7 @@ import pytest
 
 from mainpy.app.refinement import report_figures
 from mainpy.session import Session
-from tests.conftest import data_root
+from tests.conftest import tools_dir
 
 CASES = {"5e5z": ("xtal/5e5z/5e5z.pdb", "xtal/5e5z/5e5z.mtz", 0.0, "46 anisotropic atoms"),
          "3dcy": ("xtal/3dcy/3dcy.cif", "xtal/3dcy/3dcy.mtz", 0.0, "TLS groups"),
@@ -42,7 +42,7 @@ SERVALCAT_RFREE = {"2r4r": (0.2620, ("FOBS", "SIGFOBS", "R-free-flags", "1"))}
 def rfree_by_ruler(model: Path, mtz: Path, labels) -> float | None:
     """R-free of a model by ../shared/tools/rfree.py, None when the ruler is missing
     (a failure under MAINPY_REQUIRE_DATA=1)."""
-    tool = Path(os.environ.get("MAINPY_TOOLS", data_root().parent / "tools")) / "rfree.py"
+    tool = tools_dir() / "rfree.py"
     if not tool.exists():
         if os.environ.get("MAINPY_REQUIRE_DATA") == "1":
             pytest.fail(f"the ruler {tool} is missing (set MAINPY_TOOLS)")

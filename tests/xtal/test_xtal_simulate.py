@@ -5,24 +5,18 @@ The rulers in ../shared/tools (MAINPY_TOOLS) are run as subprocesses: gemmi only
 mainpy code. Figures measured on 1aba, 1.45 A, seed 1, are in the comments.
 """
 
-import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import gemmi
 import numpy as np
 import pytest
 
 from mainpy.xtal import simulate as S
-from tests.conftest import data_root
+from tests.conftest import tools_dir
 
 D_MIN, SEED = 1.45, 1
-
-
-def tools_dir() -> Path:
-    return Path(os.environ.get("MAINPY_TOOLS", data_root().parent / "tools"))
 
 
 @pytest.fixture(scope="module")
