@@ -135,13 +135,13 @@ def _matched(atoms, ca, cb) -> tuple[np.ndarray, np.ndarray]:
 def build(atoms, cutoff: float = CUTOFF, esd: float = ESD) -> NcsRestraints | None:
     """The local NCS restraints of the model's copies (None when it has none). Each copy
     is restrained to the first of its group."""
-    from scipy.spatial import cKDTree
     ij, kl, groups = [], [], []
     for g in find_copies(atoms):
         for other in g[1:]:
             ia, ib = _matched(atoms, g[0], other)
             if len(ia) < 2:
                 continue
+            from scipy.spatial import cKDTree   # only for models with copies (60 ms)
             xa, xb = atoms.xyz[ia], atoms.xyz[ib]
             pairs = cKDTree(xa).query_pairs(cutoff, output_type="ndarray")
             if len(pairs) == 0:

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import i0e, i1e
 
-from mainpy.lbfgs import Lbfgs
 
 
 def _log_cosh(x):
@@ -38,45 +37,124 @@ def log_likelihood(fo, fc, sigf, centric, epsilon, d_scale, s_var) -> np.ndarray
 
 def log_likelihood_grad(fo, fc, sigf, centric, epsilon, d_scale, s_var):
     """(sum of log p, d/dlog D, d/dlog S) of the Rice model above for one D and S."""
+    n = len(fo)
+    ll, g, _ = _bin_terms(fo, fc, sigf, centric, epsilon, np.full(n, float(d_scale)),
+                          np.full(n, float(s_var)), np.zeros(n, np.int64), 1)
+    return float(ll[0]), float(g[0, 0]), float(g[0, 1])
+
+
+def _bin_terms(fo, fc, sigf, centric, epsilon, d_scale, s_var, bin_of, nb):
+    """Per bin: (log p summed, its gradient and Hessian in (log D, log S)) of the Rice
+    model, for per-reflection D and S (those of the reflection's bin). Returns arrays
+    ll (nb,), g (nb, 2), h (nb, 3) = [d2/dp2, d2/dq2, d2/dp dq], p = log D, q = log S."""
     v = epsilon * s_var + sigf ** 2
     a = fo ** 2 + (d_scale * fc) ** 2
-    # acentric: x = 2 Fo D Fc / v, d log I0(x) / dx = I1/I0
-    x = 2 * fo * d_scale * fc / v
+    u = 2 * fo * fc / v                      # x = D u
+    x = d_scale * u
+    fc2v = fc ** 2 / v
+    # acentric: log I0(x), its first (r = I1/I0) and second (1 - r/x - r^2) derivatives
     r = i1e(x) / i0e(x)
-    acen = np.log(2 * fo / v) - a / v + np.log(i0e(x)) + x
-    acen_dd = -2 * d_scale * fc ** 2 / v + r * 2 * fo * fc / v
-    acen_dv = -1 / v + a / v ** 2 - r * x / v
-    # centric: y = Fo D Fc / v, d logcosh(y) / dy = tanh(y)
+    g2 = np.where(x > 1e-8, 1 - r / np.maximum(x, 1e-300) - r * r, 0.5)
+    ll_a = np.log(2 * fo / v) - a / v + np.log(i0e(x)) + x
+    dd_a = -2 * d_scale * fc2v + r * u
+    dv_a = -1 / v + a / v ** 2 - r * x / v
+    ddd_a = -2 * fc2v + g2 * u * u
+    dvv_a = 1 / v ** 2 - 2 * a / v ** 3 + (g2 * x * x + 2 * r * x) / v ** 2
+    ddv_a = 2 * d_scale * fc2v / v - (g2 * x + r) * u / v
+    # centric: log cosh(y), y = x/2 = D w
+    w = 0.5 * u
     y = 0.5 * x
     t = np.tanh(y)
-    cen = 0.5 * np.log(2 / (np.pi * v)) - a / (2 * v) + _log_cosh(y)
-    cen_dd = -d_scale * fc ** 2 / v + t * fo * fc / v
-    cen_dv = -0.5 / v + a / (2 * v ** 2) - t * y / v
-    ll = np.where(centric, cen, acen)
-    dd = np.where(centric, cen_dd, acen_dd)
-    dv = np.where(centric, cen_dv, acen_dv)
-    return ll.sum(), d_scale * dd.sum(), s_var * (dv * epsilon).sum()
+    h2 = 1 - t * t
+    ll_c = 0.5 * np.log(2 / (np.pi * v)) - a / (2 * v) + _log_cosh(y)
+    dd_c = -d_scale * fc2v + t * w
+    dv_c = -0.5 / v + a / (2 * v ** 2) - t * y / v
+    ddd_c = -fc2v + h2 * w * w
+    dvv_c = 0.5 / v ** 2 - a / v ** 3 + (h2 * y * y + 2 * t * y) / v ** 2
+    ddv_c = d_scale * fc2v / v - (h2 * y + t) * w / v
+    c = centric
+    dd, dv = np.where(c, dd_c, dd_a), np.where(c, dv_c, dv_a)
+    e = epsilon * s_var                      # dv / dlog S
+    terms = (np.where(c, ll_c, ll_a), d_scale * dd, e * dv,
+             d_scale ** 2 * np.where(c, ddd_c, ddd_a) + d_scale * dd,
+             e * e * np.where(c, dvv_c, dvv_a) + e * dv,
+             d_scale * e * np.where(c, ddv_c, ddv_a))
+    ll, gp, gq, hpp, hqq, hpq = (np.bincount(bin_of, weights=z, minlength=nb) for z in terms)
+    return ll, np.stack([gp, gq], 1), np.stack([hpp, hqq, hpq], 1)
+
+
+#: Newton iterations of the bin fits at most, and the step (in log D, log S) below
+#: which a bin is done
+_NEWTON_ITER, _NEWTON_TOL = 100, 1e-9
+
+
+def _fit_bins(fo, fc, sigf, centric, epsilon, bin_of, nb):
+    """ML (D, S) of every bin at once: Newton in (log D, log S) with the analytic
+    Hessian of each bin (a gradient step where it is not positive definite), halving a
+    bin's step until its likelihood rises. Returns (D (nb,), S (nb,)). All bins in one
+    pass over the reflections, 10-20 passes in all: one L-BFGS fit per bin took three
+    times as long (1aba's 8 free-set bins 19.5 -> 6.1 ms, 2r4r's 19 bins 43.6 -> 12.7 ms;
+    the same D and S to 3e-7), paid at every re-phasing of a refinement."""
+    cnt = np.maximum(np.bincount(bin_of, minlength=nb), 1)
+    sfo = np.bincount(bin_of, weights=fo * fc, minlength=nb)
+    sfc = np.bincount(bin_of, weights=fc * fc, minlength=nb)
+    d0 = np.maximum(sfo / np.maximum(sfc, 1e-30), 1e-3)
+    s_a = np.bincount(bin_of, weights=(fo ** 2 - (d0[bin_of] * fc) ** 2) / epsilon,
+                      minlength=nb) / cnt
+    s_b = 0.05 * np.bincount(bin_of, weights=fo ** 2 / epsilon, minlength=nb) / cnt
+    s0 = np.maximum(np.maximum(s_a, s_b), 1e-6)
+    # bounds keep exp() finite: D within 1e-6..1e3, S within e^+-30 of its start
+    p = np.stack([np.log(d0), np.log(s0)], 1)
+    lo = np.stack([np.full(nb, np.log(1e-6)), p[:, 1] - 30], 1)
+    hi = np.stack([np.full(nb, np.log(1e3)), p[:, 1] + 30], 1)
+
+    def at(q, hess=True):
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            ll, g, h = _bin_terms(fo, fc, sigf, centric, epsilon, np.exp(q[bin_of, 0]),
+                                  np.exp(q[bin_of, 1]), bin_of, nb)
+        return -ll, -g, -h                   # minimize -log p
+
+    f, g, h = at(p)
+    active = np.ones(nb, bool)
+    for _ in range(_NEWTON_ITER):
+        det = h[:, 0] * h[:, 1] - h[:, 2] ** 2
+        newton = (h[:, 0] > 0) & (det > 0)
+        safe = np.where(newton, det, 1.0)
+        step = np.where(newton[:, None],
+                        -np.stack([h[:, 1] * g[:, 0] - h[:, 2] * g[:, 1],
+                                   h[:, 0] * g[:, 1] - h[:, 2] * g[:, 0]], 1) / safe[:, None],
+                        -g / np.maximum(np.abs(h[:, :2]), 1.0))
+        step = np.clip(step, -2.0, 2.0) * active[:, None]
+        # a step this small is taken as it is: the line search could not see it in f
+        done = active & (np.abs(step).max(1) < _NEWTON_TOL)
+        p[done] = np.clip(p[done] + step[done], lo[done], hi[done])
+        active &= ~done
+        if not active.any():
+            break
+        t = np.ones(nb)
+        todo = active.copy()
+        p_new, f_new = p.copy(), f.copy()
+        for _ in range(40):
+            trial = np.clip(p + t[:, None] * step, lo, hi)
+            ft, _, _ = at(trial)
+            ok = todo & np.isfinite(ft) & (ft <= f + 1e-4 * t * (g * step).sum(1) + 1e-12 * abs(f))
+            p_new[ok], f_new[ok] = trial[ok], ft[ok]
+            todo &= ~ok
+            if not todo.any():
+                break
+            t[todo] *= 0.5
+        p, f = p_new, f_new
+        active &= ~todo
+        if not active.any():
+            break
+        f, g, h = at(p)
+    return np.exp(p[:, 0]), np.exp(p[:, 1])
 
 
 def _fit_bin(fo, fc, sigf, centric, epsilon):
-    """ML (D, S) for one bin of reflections (L-BFGS in log D, log S with the analytic
-    gradient; Nelder-Mead needed ten times the evaluations for the same optimum)."""
-    d0 = max((fo * fc).sum() / max((fc * fc).sum(), 1e-30), 1e-3)
-    s0 = max(np.mean((fo ** 2 - (d0 * fc) ** 2) / epsilon), 0.05 * np.mean(fo ** 2 / epsilon))
-    s0 = max(s0, 1e-6)
-
-    def f(p):
-        # trial steps far out (S of 1e30) give inf/nan, which the line search backs off
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            ll, gd, gs = log_likelihood_grad(fo, fc, sigf, centric, epsilon, np.exp(p[0]),
-                                             np.exp(p[1]))
-        return -ll, -np.array([gd, gs])
-
-    # bounds keep exp() finite: D within 1e-6..1e3, S within e^+-30 of its start
-    p0 = np.array([np.log(d0), np.log(s0)])
-    lo, hi = np.array([np.log(1e-6), p0[1] - 30]), np.array([np.log(1e3), p0[1] + 30])
-    res = Lbfgs(memory=5).minimize(f, p0, lo, hi, max_iter=500, gtol=1e-9, ftol=1e-13)
-    return float(np.exp(res.x[0])), float(np.exp(res.x[1]))
+    """ML (D, S) of one bin of reflections (`_fit_bins` with one bin)."""
+    d, s = _fit_bins(fo, fc, sigf, centric, epsilon, np.zeros(len(fo), np.int64), 1)
+    return float(d[0]), float(s[0])
 
 
 @dataclass
@@ -124,20 +202,18 @@ def estimate_sigmaa(fobs, fcalc, sigf, centric, epsilon, d, use: np.ndarray,
     order = idx[np.argsort(s2[idx])]
     nb = int(np.clip(len(order) // per_bin, 1, max_bins))
     edges = _bin_edges(s2[order], nb, binning)
-    xc, db, sb, nn, sa = [], [], [], [], []
-    for a, b in zip(edges[:-1], edges[1:]):
-        j = order[a:b]
-        dd, ss = _fit_bin(fobs[j], fc_abs[j], sig[j], centric[j], epsilon[j])
-        xc.append(s2[j].mean())
-        db.append(dd)
-        sb.append(ss)
-        nn.append(len(j))
-        ratio = np.mean(fc_abs[j] ** 2 / epsilon[j]) / np.mean(fobs[j] ** 2 / epsilon[j])
-        sa.append(min(1.0, dd * np.sqrt(ratio)))
-    xc, db, sb = map(np.array, (xc, db, sb))
+    nb = len(edges) - 1
+    bin_of = np.repeat(np.arange(nb), np.diff(edges))
+    j = order
+    db, sb = _fit_bins(fobs[j], fc_abs[j], sig[j], centric[j], epsilon[j], bin_of, nb)
+    nn = np.diff(edges)
+    xc = np.bincount(bin_of, weights=s2[j], minlength=nb) / nn
+    ratio = (np.bincount(bin_of, weights=fc_abs[j] ** 2 / epsilon[j], minlength=nb)
+             / np.bincount(bin_of, weights=fobs[j] ** 2 / epsilon[j], minlength=nb))
+    sa = np.minimum(1.0, db * np.sqrt(ratio))
     D = np.interp(s2, xc, db)
     S = np.exp(np.interp(s2, xc, np.log(sb)))
-    return SigmaA(xc, db, sb, D, S, np.array(nn), np.array(sa), used_free=True)
+    return SigmaA(xc, db, sb, D, S, nn, sa, used_free=True)
 
 
 #: binning of the free-set estimate: equal widths in 1/d^2 (as servalcat), so that the

@@ -84,3 +84,41 @@ def test_likelihood_gradient_and_optimum(fmodel):
     assert abs(gd) < 1e-3 * len(args[0]) and abs(gs) < 1e-3 * len(args[0])
     for dd, ss in ((d * 1.01, s), (d / 1.01, s), (d, s * 1.03), (d, s / 1.03)):
         assert log_likelihood(*args, dd, ss).sum() < ll
+
+
+def test_bin_hessian_and_all_bins_at_once(fmodel):
+    """The per-bin Hessian of `_bin_terms` against central differences of its gradient,
+    and the fit of every bin at once against scipy's L-BFGS-B on each bin alone."""
+    from scipy.optimize import minimize
+
+    from mainpy.xtal.sigmaa import _bin_terms, _fit_bins, log_likelihood
+    fm = fmodel("1aba")
+    r = fm.refl
+    w = np.flatnonzero(r.test & r.observed)
+    w = w[np.argsort(r.d[w])]
+    nb = 4
+    bin_of = np.repeat(np.arange(nb), np.diff(np.linspace(0, len(w), nb + 1).astype(int)))
+    args = (r.fobs[w], np.abs(fm.f_model[w]), r.sigf[w], r.centric[w], r.epsilon[w])
+    p = np.log(np.array([[0.9, 80.0], [0.8, 150.0], [0.7, 300.0], [0.5, 900.0]]))
+
+    def terms(q):
+        return _bin_terms(*args, np.exp(q[bin_of, 0]), np.exp(q[bin_of, 1]), bin_of, nb)
+    _, g, h = terms(p)
+    e = 1e-5
+    for k, cols in ((0, (0, 2)), (1, (2, 1))):      # d/dp: [hpp, hpq]; d/dq: [hpq, hqq]
+        dp = np.zeros_like(p)
+        dp[:, k] = e
+        fd = (terms(p + dp)[1] - terms(p - dp)[1]) / (2 * e)
+        np.testing.assert_allclose(fd, h[:, list(cols)], rtol=1e-5, atol=1e-6)
+    d_fit, s_fit = _fit_bins(*args, bin_of, nb)
+    for b in range(nb):
+        sel = bin_of == b
+        one = tuple(x[sel] for x in args)
+        res = minimize(lambda q: -log_likelihood(*one, np.exp(q[0]), np.exp(q[1])).sum(),
+                       np.log([0.8, 200.0]), method="L-BFGS-B",
+                       options={"ftol": 1e-15, "gtol": 1e-10})
+        assert d_fit[b] == pytest.approx(np.exp(res.x[0]), rel=1e-4)
+        assert s_fit[b] == pytest.approx(np.exp(res.x[1]), rel=1e-4)
+        # and no better point beside it
+        ll = log_likelihood(*one, d_fit[b], s_fit[b]).sum()
+        assert ll >= -res.fun - 1e-6 * abs(res.fun)
