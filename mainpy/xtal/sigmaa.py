@@ -19,7 +19,6 @@ import numpy as np
 from scipy.special import i0e, i1e
 
 
-
 def _log_cosh(x):
     x = np.abs(x)
     return x + np.log1p(np.exp(-2 * x)) - np.log(2.0)
@@ -108,7 +107,8 @@ def _fit_bins(fo, fc, sigf, centric, epsilon, bin_of, nb):
     lo = np.stack([np.full(nb, np.log(1e-6)), p[:, 1] - 30], 1)
     hi = np.stack([np.full(nb, np.log(1e3)), p[:, 1] + 30], 1)
 
-    def at(q, hess=True):
+    def at(q):
+        # trial steps far out (S of 1e30) give inf/nan, which the step halving backs off
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             ll, g, h = _bin_terms(fo, fc, sigf, centric, epsilon, np.exp(q[bin_of, 0]),
                                   np.exp(q[bin_of, 1]), bin_of, nb)
