@@ -37,15 +37,16 @@ def log_likelihood(fo, fc, sigf, centric, epsilon, d_scale, s_var) -> np.ndarray
 def log_likelihood_grad(fo, fc, sigf, centric, epsilon, d_scale, s_var):
     """(sum of log p, d/dlog D, d/dlog S) of the Rice model above for one D and S."""
     n = len(fo)
-    ll, g, _ = _bin_terms(fo, fc, sigf, centric, epsilon, np.full(n, float(d_scale)),
-                          np.full(n, float(s_var)), np.zeros(n, np.int64), 1)
-    return float(ll[0]), float(g[0, 0]), float(g[0, 1])
+    ll = log_likelihood(fo, fc, sigf, centric, epsilon, d_scale, s_var).sum()
+    g, _ = _bin_derivatives(fo, fc, sigf, centric, epsilon, np.full(n, float(d_scale)),
+                            np.full(n, float(s_var)), np.zeros(n, np.int64), 1)
+    return float(ll), float(g[0, 0]), float(g[0, 1])
 
 
-def _bin_terms(fo, fc, sigf, centric, epsilon, d_scale, s_var, bin_of, nb):
-    """Per bin: (log p summed, its gradient and Hessian in (log D, log S)) of the Rice
-    model, for per-reflection D and S (those of the reflection's bin). Returns arrays
-    ll (nb,), g (nb, 2), h (nb, 3) = [d2/dp2, d2/dq2, d2/dp dq], p = log D, q = log S."""
+def _bin_derivatives(fo, fc, sigf, centric, epsilon, d_scale, s_var, bin_of, nb):
+    """Per bin: the gradient and Hessian of the summed log p (`log_likelihood`) in
+    (log D, log S), for per-reflection D and S (those of the reflection's bin). Returns
+    g (nb, 2), h (nb, 3) = [d2/dp2, d2/dq2, d2/dp dq], p = log D, q = log S."""
     v = epsilon * s_var + sigf ** 2
     a = fo ** 2 + (d_scale * fc) ** 2
     u = 2 * fo * fc / v                      # x = D u
@@ -54,7 +55,6 @@ def _bin_terms(fo, fc, sigf, centric, epsilon, d_scale, s_var, bin_of, nb):
     # acentric: log I0(x), its first (r = I1/I0) and second (1 - r/x - r^2) derivatives
     r = i1e(x) / i0e(x)
     g2 = np.where(x > 1e-8, 1 - r / np.maximum(x, 1e-300) - r * r, 0.5)
-    ll_a = np.log(2 * fo / v) - a / v + np.log(i0e(x)) + x
     dd_a = -2 * d_scale * fc2v + r * u
     dv_a = -1 / v + a / v ** 2 - r * x / v
     ddd_a = -2 * fc2v + g2 * u * u
@@ -65,7 +65,6 @@ def _bin_terms(fo, fc, sigf, centric, epsilon, d_scale, s_var, bin_of, nb):
     y = 0.5 * x
     t = np.tanh(y)
     h2 = 1 - t * t
-    ll_c = 0.5 * np.log(2 / (np.pi * v)) - a / (2 * v) + _log_cosh(y)
     dd_c = -d_scale * fc2v + t * w
     dv_c = -0.5 / v + a / (2 * v ** 2) - t * y / v
     ddd_c = -fc2v + h2 * w * w
@@ -74,12 +73,12 @@ def _bin_terms(fo, fc, sigf, centric, epsilon, d_scale, s_var, bin_of, nb):
     c = centric
     dd, dv = np.where(c, dd_c, dd_a), np.where(c, dv_c, dv_a)
     e = epsilon * s_var                      # dv / dlog S
-    terms = (np.where(c, ll_c, ll_a), d_scale * dd, e * dv,
+    terms = (d_scale * dd, e * dv,
              d_scale ** 2 * np.where(c, ddd_c, ddd_a) + d_scale * dd,
              e * e * np.where(c, dvv_c, dvv_a) + e * dv,
              d_scale * e * np.where(c, ddv_c, ddv_a))
-    ll, gp, gq, hpp, hqq, hpq = (np.bincount(bin_of, weights=z, minlength=nb) for z in terms)
-    return ll, np.stack([gp, gq], 1), np.stack([hpp, hqq, hpq], 1)
+    gp, gq, hpp, hqq, hpq = (np.bincount(bin_of, weights=z, minlength=nb) for z in terms)
+    return np.stack([gp, gq], 1), np.stack([hpp, hqq, hpq], 1)
 
 
 #: Newton iterations of the bin fits at most, and the step (in log D, log S) below
@@ -107,14 +106,21 @@ def _fit_bins(fo, fc, sigf, centric, epsilon, bin_of, nb):
     lo = np.stack([np.full(nb, np.log(1e-6)), p[:, 1] - 30], 1)
     hi = np.stack([np.full(nb, np.log(1e3)), p[:, 1] + 30], 1)
 
-    def at(q):
-        # trial steps far out (S of 1e30) give inf/nan, which the step halving backs off
+    # trial steps far out (S of 1e30) give inf/nan, which the step halving backs off
+    def value(q):            # -log p per bin: all a trial step needs
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            ll, g, h = _bin_terms(fo, fc, sigf, centric, epsilon, np.exp(q[bin_of, 0]),
-                                  np.exp(q[bin_of, 1]), bin_of, nb)
-        return -ll, -g, -h                   # minimize -log p
+            ll = log_likelihood(fo, fc, sigf, centric, epsilon, np.exp(q[bin_of, 0]),
+                                np.exp(q[bin_of, 1]))
+        return -np.bincount(bin_of, weights=ll, minlength=nb)
 
-    f, g, h = at(p)
+    def derivatives(q):
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            g, h = _bin_derivatives(fo, fc, sigf, centric, epsilon, np.exp(q[bin_of, 0]),
+                                    np.exp(q[bin_of, 1]), bin_of, nb)
+        return -g, -h
+
+    f = value(p)
+    g, h = derivatives(p)
     active = np.ones(nb, bool)
     for _ in range(_NEWTON_ITER):
         det = h[:, 0] * h[:, 1] - h[:, 2] ** 2
@@ -136,7 +142,7 @@ def _fit_bins(fo, fc, sigf, centric, epsilon, bin_of, nb):
         p_new, f_new = p.copy(), f.copy()
         for _ in range(40):
             trial = np.clip(p + t[:, None] * step, lo, hi)
-            ft, _, _ = at(trial)
+            ft = value(trial)
             ok = todo & np.isfinite(ft) & (ft <= f + 1e-4 * t * (g * step).sum(1) + 1e-12 * abs(f))
             p_new[ok], f_new[ok] = trial[ok], ft[ok]
             todo &= ~ok
@@ -147,14 +153,8 @@ def _fit_bins(fo, fc, sigf, centric, epsilon, bin_of, nb):
         active &= ~todo
         if not active.any():
             break
-        f, g, h = at(p)
+        g, h = derivatives(p)
     return np.exp(p[:, 0]), np.exp(p[:, 1])
-
-
-def _fit_bin(fo, fc, sigf, centric, epsilon):
-    """ML (D, S) of one bin of reflections (`_fit_bins` with one bin)."""
-    d, s = _fit_bins(fo, fc, sigf, centric, epsilon, np.zeros(len(fo), np.int64), 1)
-    return float(d[0]), float(s[0])
 
 
 @dataclass
