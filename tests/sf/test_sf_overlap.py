@@ -107,3 +107,46 @@ def test_not_positive_definite_is_refused(case):
     k = AtomKernel(atoms.element, st.cell)
     with pytest.raises(ValueError, match="positive definite"):
         k.overlap(np.zeros((16, 16, 32)), atoms.xyz, atoms.b, atoms.occ, 1.0, aniso=u)
+
+
+def test_cut_radius_is_the_root():
+    """The truncation radius: nothing beyond it is above the cut (with or without a
+    negative amplitude); with positive ones it is the root itself (to 1e-5 relative);
+    0 when the sum is never above the cut."""
+    from mainpy.sf._kernels import _cut_radius2
+    rng = np.random.default_rng(3)
+    for trial in range(200):
+        amp = rng.uniform(0.01, 2.0, 5)
+        if trial % 4 == 0:
+            amp[rng.integers(5)] *= -0.2
+        alpha = rng.uniform(0.05, 20.0, 5)
+        cut = 10 ** rng.uniform(-6, -2)
+        u = _cut_radius2(amp, alpha, cut)
+        if amp.sum() <= cut:
+            assert u == 0.0
+            continue
+        f = lambda t: float((amp * np.exp(-alpha * t)).sum())   # noqa: E731
+        assert f(u) <= cut * (1 + 1e-6)
+        if (amp > 0).all():
+            assert f(u / (1 + 1e-5) - 1e-8) > cut
+        # nothing beyond it is above the cut
+        ts = u + np.linspace(0, 50, 501)
+        assert max(f(t) for t in ts) <= cut * (1 + 1e-6)
+
+
+def test_axis_table_matches_exp():
+    """The axis tables (exp() at the centre, ratios outward) against exp() at every
+    point, for a centre inside, at the edge and outside the range, to 1e-13 of each
+    Gaussian's peak."""
+    from mainpy.sf._kernels import _axis_table
+    amp = np.array([2.0, 1.0, 0.5, 0.3, 0.1])
+    al = np.array([0.05, 0.4, 3.0, 30.0, 300.0])
+    n, scale = 96, 61.3
+    for f, lo, hi in ((0.4321, 30, 53), (0.4321, 42, 53), (0.4321, 20, 35), (0.9, 80, 100)):
+        m = hi - lo + 1
+        tab, r = np.empty((5, m)), np.empty(m)
+        _axis_table(f, n, scale, al, amp, lo, hi, tab, r)
+        r_ref = scale * (np.arange(lo, hi + 1) / n - f)
+        ref = amp[:, None] * np.exp(-al[:, None] * r_ref ** 2)
+        np.testing.assert_allclose(r, r_ref, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(tab, ref, rtol=0, atol=1e-13 * amp.max())
