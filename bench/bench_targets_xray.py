@@ -10,7 +10,10 @@ Run: python bench/bench_targets_xray.py   (data from MAINPY_TEST_DATA, default
 --hydrogens: the cost of riding hydrogens instead (issue 18: within 20 %). For 1aba,
 1l2h and 1d7m with H placed by HYDROGEN ADD, one value + gradient (xyz, B) with H at
 the refinement engine's level (H_CUTOFF), with H at the other atoms' level, and without
-H; the three interleaved 40 times, medians compared.
+H; the three interleaved 40 times, medians compared. Then the same with the heavy atoms
+anisotropic (U = B/8pi^2, slightly anisotropic), as the shipped macro's TLS model makes
+them at the resolutions where it adds riding H (the H stay isotropic: 1.2 B_eq of the
+parent), with gradients of U too.
 """
 
 import os
@@ -110,15 +113,7 @@ def hydrogens():
         runs = {"without H": (MlTarget(s.fmodel), bare),
                 f"H at {H_CUTOFF:g}": (MlTarget(s.fmodel), with_h),
                 "H at the common level": (MlTarget(s.fmodel, h_cutoff=None), with_h)}
-        times = {k: [] for k in runs}
-        for t, a in runs.values():
-            t.evaluate(a, ("xyz", "b"))
-        for _ in range(40):
-            for k, (t, a) in runs.items():
-                t0 = time.perf_counter()
-                t.evaluate(a, ("xyz", "b"))
-                times[k].append(time.perf_counter() - t0)
-        med = {k: float(np.median(v)) for k, v in times.items()}
+        med = _medians(runs, ("xyz", "b"))
         base = med["without H"]
         n_h = len(with_h) - len(bare)
         print(f"{name}: {len(bare)} atoms + {n_h} riding H; ML value + gradient (xyz, B), "
@@ -126,6 +121,37 @@ def hydrogens():
                   f"{k} {v * 1e3:.1f} ms" + ("" if k == "without H" else
                                              f" ({(v / base - 1) * 100:+.0f} %)")
                   for k, v in med.items()))
+        runs = {"without H": (MlTarget(s.fmodel), _tls_like(bare)),
+                f"H at {H_CUTOFF:g}": (MlTarget(s.fmodel), _tls_like(with_h))}
+        med = _medians(runs, ("xyz", "b", "aniso"))
+        base = med["without H"]
+        print(f"{name} with the heavy atoms anisotropic (as TLS): ML value + gradient (xyz, "
+              "B, U), median of 40: " + ", ".join(
+                  f"{k} {v * 1e3:.1f} ms" + ("" if k == "without H" else
+                                             f" ({(v / base - 1) * 100:+.0f} %)")
+                  for k, v in med.items()))
+
+
+def _tls_like(atoms):
+    """The atoms with every non-hydrogen anisotropic: U = B/8pi^2 (1 + a small U12)."""
+    h = np.char.upper(np.asarray(atoms.element).astype(str)) == "H"
+    u = np.zeros((len(atoms), 6))
+    u[~h, :3] = (np.asarray(atoms.b, float)[~h] / (8 * np.pi ** 2))[:, None]
+    u[~h, 3] = 0.05 * u[~h, 0]
+    return atoms.replace(aniso=u)
+
+
+def _medians(runs, params, rounds=40) -> dict:
+    """Median time of target.evaluate(atoms, params) per run, the runs interleaved."""
+    times = {k: [] for k in runs}
+    for t, a in runs.values():
+        t.evaluate(a, params)
+    for _ in range(rounds):
+        for k, (t, a) in runs.items():
+            t0 = time.perf_counter()
+            t.evaluate(a, params)
+            times[k].append(time.perf_counter() - t0)
+    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 if __name__ == "__main__":
