@@ -199,6 +199,13 @@ def make_case(name, seed, folder: Path) -> dict:
             "truth_mean_b": float(np.mean([a.b_iso for ch in st[0] for r in ch for a in r]))}
 
 
+def shake_seed(seed: int, rms: float) -> int:
+    """The seed of a start: from the data's seed and the shake alone, so that one shake
+    asked for by itself (--shake 0.6) gives the start it has in the full run (0.3 A:
+    seed + 100, 0.6 A: seed + 200)."""
+    return seed + int(round(rms * 1000 / 3))
+
+
 def run_shake(name, rms, seed, folder: Path, settings, have_sv) -> dict:
     """Every program from one start; every model judged."""
     mtz, truth_pdb = folder / "data.mtz", folder / "truth.pdb"
@@ -301,8 +308,8 @@ def main():
                   f"{info['truth_r_mainpy'][0]:.4f}/{info['truth_r_mainpy'][1]:.4f} "
                   f"(simulated in {info['seconds']:.1f} s)", flush=True)
             report["cases"][name] = {"data": info, "shakes": {}}
-            for k, rms in enumerate(shakes):
-                rows = run_shake(name, rms, a.seed + 100 * (k + 1), folder, settings,
+            for rms in shakes:
+                rows = run_shake(name, rms, shake_seed(a.seed, rms), folder, settings,
                                  have_sv)
                 report["cases"][name]["shakes"][f"{rms:g}"] = rows
                 print(HEADER)
