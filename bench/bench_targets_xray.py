@@ -133,11 +133,13 @@ def hydrogens():
 
 
 def _tls_like(atoms):
-    """The atoms with every non-hydrogen anisotropic: U = B/8pi^2 (1 + a small U12)."""
-    h = np.char.upper(np.asarray(atoms.element).astype(str)) == "H"
-    u = np.zeros((len(atoms), 6))
-    u[~h, :3] = (np.asarray(atoms.b, float)[~h] / (8 * np.pi ** 2))[:, None]
-    u[~h, 3] = 0.05 * u[~h, 0]
+    """The atoms with every non-hydrogen anisotropic (`make_anisotropic`: U = B/8pi^2 I),
+    and a small U12 (0.05 U11) so that they are not spheres."""
+    from mainpy.refine.adp_params import hydrogens, make_anisotropic
+    heavy = ~hydrogens(atoms)
+    atoms, _ = make_anisotropic(atoms, heavy)
+    u = atoms.aniso.copy()
+    u[heavy, 3] = 0.05 * u[heavy, 0]
     return atoms.replace(aniso=u)
 
 
