@@ -162,13 +162,19 @@ class Prompt:
         if self.thread.is_alive():
             pytest.fail("the prompt did not become idle")
 
-    def type(self, keys: str):
+    def type(self, keys: str, until: str | None = None):
+        """Send keys; wait for the prompt to react, the sentence to run, then quiet.
+        until: also wait (up to 20 s) for this text on the screen, for what is drawn
+        after work outside a sentence (a question asked before leaving)."""
         renders, runs = self.screen.renders, self.runs
         self.inp.send_text(keys)
         # first see the prompt react (a loaded machine may take a while to read the keys),
         # and when the keys end a sentence, see it run; then wait for quiet
         end = time.monotonic() + 20
         while self.screen.renders == renders and time.monotonic() < end:
+            time.sleep(0.01)
+        while until is not None and until not in "".join(self.screen.text) \
+                and time.monotonic() < end:
             time.sleep(0.01)
         if keys.endswith(ENTER):
             end = time.monotonic() + 5
@@ -628,7 +634,7 @@ def changed_session() -> Session:
 def test_ctrl_d_with_a_changed_model_asks_first(history):
     s = changed_session()
     p = Prompt(s)
-    p.type(CTRL_D)
+    p.type(CTRL_D, until=ASKED)
     assert ASKED in "".join(p.screen.text)
     p.type(ENTER)                             # the default: no
     assert " not leaving: write coor file NAME writes the model" in out(s)
