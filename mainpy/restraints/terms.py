@@ -559,3 +559,40 @@ def adp_energy_chunked(b, pairs, w, gbuf, scale):
         lo, hi = _chunk(pairs.shape[0], nch, c)
         ec[c] = _adp_range(lo, hi, b, pairs, w, gbuf[c], scale)
     return _ordered_sum(ec)
+
+
+# --- local NCS ---------------------------------------------------------------------------
+
+@njit(cache=True)
+def ncs_energy(xyz, ij, kl, w, grad):
+    """Local NCS (mainpy.restraints.ncs): sum w (d_ij - d_kl)^2 over the pairs, the
+    distance d_ij in one copy against d_kl of the same atoms in another."""
+    e = 0.0
+    for m in range(ij.shape[0]):
+        i, j, k, l = ij[m, 0], ij[m, 1], kl[m, 0], kl[m, 1]
+        a0 = xyz[i, 0] - xyz[j, 0]
+        a1 = xyz[i, 1] - xyz[j, 1]
+        a2 = xyz[i, 2] - xyz[j, 2]
+        b0 = xyz[k, 0] - xyz[l, 0]
+        b1 = xyz[k, 1] - xyz[l, 1]
+        b2 = xyz[k, 2] - xyz[l, 2]
+        da = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
+        db = math.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
+        diff = da - db
+        e += w * diff * diff
+        c = 2.0 * w * diff
+        ca = c / max(da, 1e-12)
+        cb = c / max(db, 1e-12)
+        grad[i, 0] += ca * a0
+        grad[i, 1] += ca * a1
+        grad[i, 2] += ca * a2
+        grad[j, 0] -= ca * a0
+        grad[j, 1] -= ca * a1
+        grad[j, 2] -= ca * a2
+        grad[k, 0] -= cb * b0
+        grad[k, 1] -= cb * b1
+        grad[k, 2] -= cb * b2
+        grad[l, 0] += cb * b0
+        grad[l, 1] += cb * b1
+        grad[l, 2] += cb * b2
+    return e
