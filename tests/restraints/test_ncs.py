@@ -56,6 +56,8 @@ def test_energy_gradient_matches_finite_differences(d7m):
     rng = np.random.default_rng(3)
     xyz = d7m.xyz + rng.normal(0, 0.1, d7m.xyz.shape)
     e, g = ncs.energy(xyz, r)
+    d = [np.linalg.norm(xyz[p[:, 0]] - xyz[p[:, 1]], axis=1) for p in (r.ij, r.kl)]
+    assert e == pytest.approx(r.w * np.sum((d[0] - d[1]) ** 2), rel=1e-12)   # definition
     assert e > 0
     h = 1e-6
     for i in rng.choice(np.unique(np.concatenate([r.ij.ravel(), r.kl.ravel()])), 8):
