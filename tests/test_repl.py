@@ -456,7 +456,8 @@ def test_current_sentence_joins_continuation_lines():
 def test_tab_completes_at_the_prompt(history):
     s = new_session()
     p = Prompt(s)
-    p.type("set vari Y = 1; sh" + TAB)        # completion runs in the background
+    # completion runs in the background: wait for its word, not for a quiet moment
+    p.type("set vari Y = 1; sh" + TAB, until="show")
     p.type(" vari" + ENTER)
     assert p.finish() == 0
     assert re.search(r"^ Y = 1$", out(s), re.M)
