@@ -13,10 +13,11 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def mask_spheres(mask, frac, radius, orth):
     """Set to 0 every grid point of ``mask`` (the whole cell, periodic) closer than
-    radius[i] to the fractional position frac[i] (d^2 < r^2).
+    radius[i] to the fractional position frac[i] (d^2 < r^2). The atoms run in parallel:
+    every write sets a point to 0, so their order cannot change the mask.
 
     Planes (axis 0) within r of the atom, rows (axis 1) of each plane within r (the
     squared distance of a row is quadratic in its index), and along each row (axis 2)
@@ -35,7 +36,7 @@ def mask_spheres(mask, frac, radius, orth):
     g0, g1, g2 = orth[0, 1] / n1, orth[1, 1] / n1, orth[2, 1] / n1
     ge = g0 * eu0 + g1 * eu1 + g2 * eu2
     cgg = g0 * g0 + g1 * g1 + g2 * g2 - ge * ge * inv_ee
-    for a in range(frac.shape[0]):
+    for a in prange(frac.shape[0]):
         r = radius[a]
         r2 = r * r
         f0, f1, f2 = frac[a, 0], frac[a, 1], frac[a, 2]
