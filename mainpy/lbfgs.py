@@ -47,16 +47,23 @@ class Lbfgs:
     driver's step limit, a stop request): the caller keeps the best point it saw.
     Another `minimize` call continues with the memory of the last (`reset` drops it)."""
 
-    def __init__(self, memory: int = 20, blocks: np.ndarray | None = None):
+    def __init__(self, memory: int = 20, blocks: np.ndarray | None = None,
+                 h0: np.ndarray | None = None):
         self.memory = memory
         self.s: list[np.ndarray] = []
         self.y: list[np.ndarray] = []
         #: block of each variable (e.g. 0 coordinates, 1 B-values): each block gets its
         #: own scale of the initial inverse Hessian, s_b.y_b / y_b.y_b
         self.blocks = None if blocks is None else np.asarray(blocks)
+        #: that scale per variable, from the last pair kept: a new run given the h0 of
+        #: one before (same variables) takes its first step with it, not a step of unit
+        #: length along the gradient (without pairs of its own, nothing else carries)
+        self.h0 = None if h0 is None else np.asarray(h0, float)
 
     def reset(self) -> None:
+        """Forget the pairs and the scale (the next step: unit length along -g)."""
         self.s, self.y = [], []
+        self.h0 = None
 
     def _direction(self, g: np.ndarray, free: np.ndarray) -> np.ndarray:
         q = np.where(free, g, 0.0)
@@ -66,20 +73,15 @@ class Lbfgs:
             a = rho * float(s @ q)
             alpha.append((a, rho))
             q -= a * y
-        if self.s:
-            s, y = self.s[-1], self.y[-1]
-            gamma = float(s @ y) / float(y @ y)
-            if self.blocks is None:
-                q *= gamma
-            else:
-                for b in np.unique(self.blocks):
-                    m = self.blocks == b
-                    sy, yy = float(s[m] @ y[m]), float(y[m] @ y[m])
-                    q[m] *= sy / yy if sy > 0 and yy > 0 else gamma
+        if self._has_h0(len(q)):
+            q *= self.h0
         for (a, rho), s, y in zip(reversed(alpha), self.s, self.y):
             b = rho * float(y @ q)
             q += (a - b) * s
         return -np.where(free, q, 0.0)
+
+    def _has_h0(self, n: int) -> bool:
+        return self.h0 is not None and len(self.h0) == n
 
     def _remember(self, s: np.ndarray, y: np.ndarray) -> None:
         sy = float(s @ y)
@@ -88,6 +90,15 @@ class Lbfgs:
             self.y.append(y)
             if len(self.s) > self.memory:
                 del self.s[0], self.y[0]
+            gamma = sy / float(y @ y)
+            h0 = np.full(len(s), gamma)
+            if self.blocks is not None:
+                for b in np.unique(self.blocks):
+                    m = self.blocks == b
+                    sb, yb = float(s[m] @ y[m]), float(y[m] @ y[m])
+                    if sb > 0 and yb > 0:
+                        h0[m] = sb / yb
+            self.h0 = h0
 
     def minimize(self, fg, x0, lower=None, upper=None, max_iter: int = 1000,
                  gtol: float = 1e-10, ftol: float = 1e-14) -> LbfgsResult:
@@ -112,7 +123,8 @@ class Lbfgs:
             if float(g @ d) >= 0:                  # memory out of date: start afresh
                 self.reset()
                 d = -pg
-            t = 1.0 if self.s else min(1.0, 1.0 / float(np.linalg.norm(d)))
+            t = 1.0 if self.s or self._has_h0(len(d)) \
+                else min(1.0, 1.0 / float(np.linalg.norm(d)))
             accepted = shortened = False
             for _ in range(MAX_TRIALS):
                 xt = np.clip(x + t * d, lo, hi)

@@ -61,3 +61,37 @@ def test_a_step_that_is_too_short_is_extended():
     assert res.x[0] >= 4.0 and res.f < (1.0 - 100.0) ** 2  # ... and carried further
     res = Lbfgs().minimize(fg, np.array([0.0]), gtol=1e-8)
     assert abs(res.x[0] - 100) < 1e-6 and res.evaluations <= 8
+
+
+def test_a_new_run_given_h0_starts_with_the_scale_of_the_last():
+    """The driver's segments: a fresh memory, but the initial inverse Hessian of the run
+    before (per block). On a quadratic with curvatures 50 (block 0) and 0.5 (block 1) the
+    first step with it lands at the minimum in one evaluation; without it the unit step
+    along -g stops far short."""
+    curv = np.r_[np.full(5, 50.0), np.full(5, 0.5)]
+    blocks = np.r_[np.zeros(5, int), np.ones(5, int)]
+
+    def counted(calls):
+        def fg(x):
+            calls.append(x.copy())
+            c = curv[:len(x)]
+            return float(0.5 * (c * x * x).sum()), c * x
+        return fg
+
+    first = Lbfgs(blocks=blocks)
+    first.minimize(counted([]), np.linspace(1, 2, 10), max_iter=8, gtol=0, ftol=0)
+    np.testing.assert_allclose(first.h0, 1.0 / curv, rtol=1e-6)
+    x0 = np.linspace(-3, 3, 10)
+    calls = []
+    res = Lbfgs(blocks=blocks, h0=first.h0).minimize(counted(calls), x0, max_iter=1)
+    assert len(calls) == 2 and res.f < 1e-10
+    calls = []
+    res = Lbfgs(blocks=blocks).minimize(counted(calls), x0, max_iter=1)
+    assert res.f > 0.1
+    # a scale for other variables (another length) is not used; reset() drops it
+    calls = []
+    Lbfgs(h0=first.h0).minimize(counted(calls), x0[:3], max_iter=1)
+    assert np.linalg.norm(calls[1] - x0[:3]) == pytest.approx(1.0)
+    opt = Lbfgs(h0=first.h0)
+    opt.reset()
+    assert opt.h0 is None

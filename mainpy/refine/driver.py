@@ -298,6 +298,7 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
         riding = None           # only hydrogens move: they are refined themselves
     current = atoms
     step = 0
+    scale = None        # the last segment's initial inverse Hessian (Lbfgs.h0)
     while step < steps:
         seg_steps = min(segment, steps - step)
         if riding is not None and riding.place is not None and bodies is None \
@@ -328,6 +329,7 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
 
         x0 = pk.pack(current)
         reason, message = "segment", ""
+        opt = None
         try:
             if method == "conj" and params == ("xyz",):
                 from scipy.optimize import minimize as scipy_minimize
@@ -353,13 +355,25 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
                 # fall-off did not stop it (mean B 60, rfree.py 0.2830); the ADP
                 # restraint's normalization frozen per segment did (mean B 52), but
                 # R-free rose all the same (rfree.py 0.2824), with the waters fixed too
-                # (0.2721 -> 0.2772 over the run): the coordinates over-fit there
+                # (0.2721 -> 0.2772 over the run): the coordinates over-fit there.
+                # What is kept is the scale of the initial inverse Hessian per block
+                # (Lbfgs.h0, from the last segment's last pair): a segment's first step
+                # then has the length of the last one, not unit length along -g. The
+                # shipped macro on deposited data: 1aba 10+110 steps instead of 10+150,
+                # 2r4r 10+60 instead of 10+120, 1d7m and 1l2h as before; R-free (rfree.py
+                # / cctbx) 1aba 0.1683 / 0.1629, 1d7m 0.2761 / 0.2683, 2r4r 0.2635 / 0.2582
+                # (before 0.2620 / 0.2592). Truth benchmark: 1aba 0.6 A 16.4 -> 12.7 s,
+                # 1d7m 0.6 A 18.9 -> 15.8 s at the same rmsd; 2r4r 0.3 A 14.7 -> 17.4 s,
+                # rmsd 0.326 -> 0.352 A (servalcat 0.523)
                 lo, hi = pk.bounds()
-                res = Lbfgs(memory=20, blocks=pk.blocks()).minimize(
-                    fg, x0, lo, hi, max_iter=seg_steps, gtol=1e-10, ftol=1e-14)
+                opt = Lbfgs(memory=20, blocks=pk.blocks(), h0=scale)
+                res = opt.minimize(fg, x0, lo, hi, max_iter=seg_steps, gtol=1e-10,
+                                   ftol=1e-14)
             reason, message = "converged", str(res.message)
         except _Stop as s:
             reason, message = s.reason, s.message
+        if opt is not None:
+            scale = opt.h0
         current = pk.settle(best["atoms"])
         if "x" in best:
             result.adp_state = pk.adp_state(best["x"]) or result.adp_state
