@@ -113,23 +113,22 @@ def hydrogens():
         runs = {"without H": (MlTarget(s.fmodel), bare),
                 f"H at {H_CUTOFF:g}": (MlTarget(s.fmodel), with_h),
                 "H at the common level": (MlTarget(s.fmodel, h_cutoff=None), with_h)}
-        med = _medians(runs, ("xyz", "b"))
-        base = med["without H"]
         n_h = len(with_h) - len(bare)
         print(f"{name}: {len(bare)} atoms + {n_h} riding H; ML value + gradient (xyz, B), "
-              "median of 40: " + ", ".join(
-                  f"{k} {v * 1e3:.1f} ms" + ("" if k == "without H" else
-                                             f" ({(v / base - 1) * 100:+.0f} %)")
-                  for k, v in med.items()))
+              "median of 40: " + _against_none(_medians(runs, ("xyz", "b"))))
         runs = {"without H": (MlTarget(s.fmodel), _tls_like(bare)),
                 f"H at {H_CUTOFF:g}": (MlTarget(s.fmodel), _tls_like(with_h))}
-        med = _medians(runs, ("xyz", "b", "aniso"))
-        base = med["without H"]
         print(f"{name} with the heavy atoms anisotropic (as TLS): ML value + gradient (xyz, "
-              "B, U), median of 40: " + ", ".join(
-                  f"{k} {v * 1e3:.1f} ms" + ("" if k == "without H" else
-                                             f" ({(v / base - 1) * 100:+.0f} %)")
-                  for k, v in med.items()))
+              "B, U), median of 40: "
+              + _against_none(_medians(runs, ("xyz", "b", "aniso"))))
+
+
+def _against_none(med: dict) -> str:
+    """Each run's median in ms, and how much more than "without H" it took."""
+    base = med["without H"]
+    return ", ".join(f"{k} {v * 1e3:.1f} ms" + ("" if k == "without H" else
+                                               f" ({(v / base - 1) * 100:+.0f} %)")
+                     for k, v in med.items())
 
 
 def _tls_like(atoms):

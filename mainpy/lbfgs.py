@@ -55,6 +55,8 @@ class Lbfgs:
         #: block of each variable (e.g. 0 coordinates, 1 B-values): each block gets its
         #: own scale of the initial inverse Hessian, s_b.y_b / y_b.y_b
         self.blocks = None if blocks is None else np.asarray(blocks)
+        self._block_masks = [] if blocks is None else \
+            [self.blocks == b for b in np.unique(self.blocks)]
         #: that scale per variable, from the last pair kept: a new run given the h0 of
         #: one before (same variables) takes its first step with it, not a step of unit
         #: length along the gradient (without pairs of its own, nothing else carries)
@@ -92,12 +94,10 @@ class Lbfgs:
                 del self.s[0], self.y[0]
             gamma = sy / float(y @ y)
             h0 = np.full(len(s), gamma)
-            if self.blocks is not None:
-                for b in np.unique(self.blocks):
-                    m = self.blocks == b
-                    sb, yb = float(s[m] @ y[m]), float(y[m] @ y[m])
-                    if sb > 0 and yb > 0:
-                        h0[m] = sb / yb
+            for m in self._block_masks:
+                sb, yb = float(s[m] @ y[m]), float(y[m] @ y[m])
+                if sb > 0 and yb > 0:
+                    h0[m] = sb / yb
             self.h0 = h0
 
     def minimize(self, fg, x0, lower=None, upper=None, max_iter: int = 1000,

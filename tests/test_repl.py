@@ -165,7 +165,7 @@ class Prompt:
     def type(self, keys: str, until: str | None = None):
         """Send keys; wait for the prompt to react, the sentence to run, then quiet.
         until: also wait (up to 20 s) for this text on the screen, for what is drawn
-        after work outside a sentence (a question asked before leaving)."""
+        after work outside a sentence (a completion, a question asked before leaving)."""
         renders, runs = self.screen.renders, self.runs
         self.inp.send_text(keys)
         # first see the prompt react (a loaded machine may take a while to read the keys),
