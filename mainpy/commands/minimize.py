@@ -6,7 +6,8 @@ X-ray target and the density / difference-map targets, each times its ENER scale
 data terms are weighted against the restraints by MAIN's rule (ADJUST BOND r, default
 0.02 A): set at the start where the unscaled gradients balance, then re-adjusted so that
 the bond rmsd approaches r at every RE_PHASE (PHASE STEPS n), or every 100 steps when
-there is no re-phasing. The run itself is `mainpy.app.refinement.RefinementRun`.
+there is no re-phasing, by steps that shrink each time they overshoot
+(`mainpy.refine.weighting`). The run itself is `mainpy.app.refinement.RefinementRun`.
 """
 
 from mainpy.app.refinement import ADP_MODELS, DEFAULT_STEPS

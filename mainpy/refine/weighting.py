@@ -4,8 +4,11 @@ One data weight w multiplies every data term of the objective (each also keeps i
 ENER scale, their weights relative to each other). It starts where the data and the
 restraint gradients balance, |w g_data| = |g_restraints| over the moving atoms, unless a
 weight is carried over from the last run with the same data terms; it is then re-adjusted
-so that the bond rmsd approaches the target r: w <- w (r / rmsd)^2, the factor clamped to
-[MAX_DOWN, MAX_UP] (down fast: geometry first; up at most x2 at a time).
+so that the bond rmsd approaches the target r: w <- w (r / rmsd)^e, the factor clamped to
+[MAX_DOWN, MAX_UP] (down fast: geometry first; up at most x2 at a time). The exponent e
+starts at 2 and halves (to at least MIN_EXPONENT) each time the factor changes direction:
+the bond rmsd follows the weight about linearly, so e = 2 overshoots by as much as it
+corrects and the weight would swing x0.8 <-> x1.2 for hundreds of steps.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 
 #: limits of one re-adjustment of the data weight (factor (r / rmsd)^2 clamped to these)
 MAX_DOWN, MAX_UP = 0.1, 2.0
+#: the exponent of the first re-adjustments, and the least it is halved to
+START_EXPONENT, MIN_EXPONENT = 2.0, 0.5
 DEFAULT_BOND_RMSD = 0.02
 
 
@@ -39,6 +44,8 @@ class DataWeight:
         self.scales = {p.name: p.weight for p in self.data}
         self.key = tuple(sorted(p.name for p in self.data))
         self.w = 1.0 if start is None else float(start)
+        self.exponent = START_EXPONENT
+        self._last_up: bool | None = None     # direction of the last re-adjustment
 
     def balance(self, atoms, moving) -> float:
         """Set w where the data and restraint gradients (xyz of the moving atoms) balance."""
@@ -55,10 +62,15 @@ class DataWeight:
             p.weight = self.w * self.scales[p.name]
 
     def readjust(self, rmsd: float | None) -> Adjustment | None:
-        """w <- w (target / rmsd)^2, clamped; None when there is nothing to adjust."""
+        """w <- w (target / rmsd)^e, clamped (e halved when the direction turns); None
+        when there is nothing to adjust."""
         if rmsd is None or not self.data or rmsd <= 0:
             return None
-        factor = min(MAX_UP, max(MAX_DOWN, (self.target / rmsd) ** 2))
+        up = rmsd < self.target
+        if self._last_up is not None and up != self._last_up and rmsd != self.target:
+            self.exponent = max(MIN_EXPONENT, self.exponent / 2)
+        self._last_up = up
+        factor = min(MAX_UP, max(MAX_DOWN, (self.target / rmsd) ** self.exponent))
         self.w *= factor
         self.apply()
         return Adjustment(factor, rmsd, self.target)
