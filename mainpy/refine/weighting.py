@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: limits of one re-adjustment of the data weight (factor (r / rmsd)^2 clamped to these)
+#: limits of one re-adjustment of the data weight (factor (r / rmsd)^e clamped to these)
 MAX_DOWN, MAX_UP = 0.1, 2.0
 #: the exponent of the first re-adjustments, and the least it is halved to
 START_EXPONENT, MIN_EXPONENT = 2.0, 0.5
@@ -66,10 +66,11 @@ class DataWeight:
         when there is nothing to adjust."""
         if rmsd is None or not self.data or rmsd <= 0:
             return None
-        up = rmsd < self.target
-        if self._last_up is not None and up != self._last_up and rmsd != self.target:
-            self.exponent = max(MIN_EXPONENT, self.exponent / 2)
-        self._last_up = up
+        if rmsd != self.target:           # on target: no direction to remember
+            up = rmsd < self.target
+            if self._last_up is not None and up != self._last_up:
+                self.exponent = max(MIN_EXPONENT, self.exponent / 2)
+            self._last_up = up
         factor = min(MAX_UP, max(MAX_DOWN, (self.target / rmsd) ** self.exponent))
         self.w *= factor
         self.apply()

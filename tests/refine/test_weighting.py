@@ -47,10 +47,16 @@ def test_a_weight_far_off_approaches_at_full_speed():
     assert weight.exponent == 2.0
 
 
-def test_the_factor_is_clamped_and_nothing_to_adjust_gives_none():
+def test_the_factor_is_clamped_on_target_it_stays_and_nothing_gives_none():
     weight, _ = _weight(start=1.0)
     adj = weight.readjust(1.0)                  # 100 times the target: x0.1 at most
     assert adj.factor == MAX_DOWN and weight.w == pytest.approx(MAX_DOWN)
     assert "target 0.01" in adj.describe()
     assert weight.readjust(None) is None and weight.readjust(0.0) is None
     assert weight.w == pytest.approx(MAX_DOWN)
+    # on target the weight stays; up, on target, then down is still a turn
+    weight, _ = _weight(start=1.0)
+    weight.readjust(0.005)
+    assert weight.readjust(0.01).factor == 1.0 and weight.exponent == 2.0
+    weight.readjust(0.02)
+    assert weight.exponent == 1.0
