@@ -48,8 +48,12 @@ class Lbfgs:
     Another `minimize` call continues with the memory of the last (`reset` drops it)."""
 
     def __init__(self, memory: int = 20, blocks: np.ndarray | None = None,
-                 h0: np.ndarray | None = None):
+                 h0: np.ndarray | None = None, precond: np.ndarray | None = None):
         self.memory = memory
+        #: a diagonal preconditioner (relative inverse curvatures per variable): the
+        #: initial inverse Hessian is h0 * precond, the block scale h0 fitted to the pairs
+        #: through it (s.y / y.P y); without pairs or h0 the first step is along -P g
+        self.precond = None if precond is None else np.asarray(precond, float)
         self.s: list[np.ndarray] = []
         self.y: list[np.ndarray] = []
         #: block of each variable (e.g. 0 coordinates, 1 B-values): each block gets its
@@ -59,7 +63,8 @@ class Lbfgs:
             [self.blocks == b for b in np.unique(self.blocks)]
         #: that scale per variable, from the last pair kept: a new run given the h0 of
         #: one before (same variables) takes its first step with it, not a step of unit
-        #: length along the gradient (without pairs of its own, nothing else carries)
+        #: length along the gradient (without pairs of its own, nothing else carries);
+        #: with a preconditioner, the scale of it (h0 * precond is applied)
         self.h0 = None if h0 is None else np.asarray(h0, float)
 
     def reset(self) -> None:
@@ -77,6 +82,8 @@ class Lbfgs:
             q -= a * y
         if self._has_h0(len(q)):
             q *= self.h0
+        if self.precond is not None:
+            q *= self.precond
         for (a, rho), s, y in zip(reversed(alpha), self.s, self.y):
             b = rho * float(y @ q)
             q += (a - b) * s
@@ -92,10 +99,11 @@ class Lbfgs:
             self.y.append(y)
             if len(self.s) > self.memory:
                 del self.s[0], self.y[0]
-            gamma = sy / float(y @ y)
+            py = y if self.precond is None else self.precond * y
+            gamma = sy / float(y @ py)
             h0 = np.full(len(s), gamma)
             for m in self._block_masks:
-                sb, yb = float(s[m] @ y[m]), float(y[m] @ y[m])
+                sb, yb = float(s[m] @ y[m]), float(y[m] @ py[m])
                 if sb > 0 and yb > 0:
                     h0[m] = sb / yb
             self.h0 = h0
@@ -122,7 +130,7 @@ class Lbfgs:
             d = self._direction(g, free)
             if float(g @ d) >= 0:                  # memory out of date: start afresh
                 self.reset()
-                d = -pg
+                d = -pg if self.precond is None else -self.precond * pg
             t = 1.0 if self.s or self._has_h0(len(d)) \
                 else min(1.0, 1.0 / float(np.linalg.norm(d)))
             accepted = shortened = False

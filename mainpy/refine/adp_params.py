@@ -92,6 +92,10 @@ class AtomAdp:
     def target_params(self) -> tuple:
         return ("b", "aniso") if len(self.ani) else ("b",)
 
+    def b_rows(self) -> np.ndarray:
+        """The atom whose own isotropic B each variable is (-1: none, here a U_ij)."""
+        return np.concatenate([self.iso, np.full(6 * len(self.ani), -1)]).astype(np.int64)
+
     def pack(self, atoms) -> np.ndarray:
         return np.concatenate([atoms.b[self.iso] / B_SCALE,
                                atoms.aniso[self.ani].ravel() * U_SCALE])
@@ -175,6 +179,10 @@ class GroupB:
         self.member = np.concatenate(self.groups) if self.groups else np.zeros(0, int)
         self.owner = np.repeat(np.arange(self.n), [len(g) for g in self.groups])
 
+    def b_rows(self) -> np.ndarray:
+        """No variable is one atom's B (-1 each)."""
+        return np.full(self.n, -1, np.int64)
+
     def pack(self, atoms) -> np.ndarray:
         return np.array([atoms.b[g].mean() for g in self.groups]) / B_SCALE
 
@@ -236,6 +244,11 @@ class TlsAdp:
         norm = np.sqrt((cols ** 2).sum(axis=0))
         per_b = np.sqrt(3.0) * B_SCALE / EIGHT_PI2      # |dU| of one unit of B / B_SCALE
         return np.maximum(norm, 1e-12) / per_b
+
+    def b_rows(self) -> np.ndarray:
+        """-1 for the TLS parameters, then the atom of each residual B."""
+        return np.concatenate([np.full(TLS_PARAMS * self.ng, -1),
+                               self.member]).astype(np.int64)
 
     def pack(self, atoms) -> np.ndarray:
         p = [self.tls.pack(g.T, g.L, g.S) * s for g, s in zip(self.groups, self.scale)]
@@ -315,6 +328,9 @@ class Combined:
         for b in self.blocks:
             yield b, k, k + b.n
             k += b.n
+
+    def b_rows(self) -> np.ndarray:
+        return np.concatenate([b.b_rows() for b in self.blocks])
 
     def pack(self, atoms) -> np.ndarray:
         return np.concatenate([b.pack(atoms) for b in self.blocks])

@@ -246,6 +246,35 @@ class Packer:
                 parts.append(out)
         return np.concatenate(parts) if parts else np.zeros(0)
 
+    def preconditioner(self, objective, atoms) -> np.ndarray | None:
+        """Relative inverse curvatures per variable (mainpy.refine.precondition): the
+        B-values of single atoms by the objective's X-ray curvature in them, every other
+        variable 1, when coordinates and B move together. None where there is nothing to
+        scale, and in runs of B alone: there the B-values of a start far from its
+        coordinates' truth (flat B, atoms misplaced) would settle on those errors
+        sooner, before the coordinates move (shipped macro, deposited 1d7m: stage 1
+        preconditioned 10+100 steps, twice as long +0.0022 in R-free by rfree.py; not:
+        10+80 steps, +0.0004)."""
+        if self.adp is None or not hasattr(self.adp, "b_rows") or "xyz" not in self.params:
+            return None
+        rows = self.adp.b_rows()
+        own = rows >= 0
+        if own.sum() < 2:
+            return None
+        c = objective.b_curvature(atoms, rows[own])
+        if c is None:
+            return None
+        from mainpy.refine.precondition import inverse_scales
+        out = np.ones(len(self.bounds()[0]))
+        k = 0
+        for p in self.params:
+            if p == "b":
+                out[k:k + self.adp.n][own] = inverse_scales(c)
+                break
+            k += 6 * self.n_body if p == "xyz" and self.bodies is not None else \
+                3 * self.n if p == "xyz" else 0
+        return out
+
     def blocks(self) -> np.ndarray:
         """The kind of each variable: 0 coordinates, 1 B-values, 2 occupancies."""
         lo, _ = self.bounds()
@@ -377,7 +406,8 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
                 # objective's optimum lets the coordinates wander, and a faster
                 # minimizer only gets there sooner.
                 lo, hi = pk.bounds()
-                opt = Lbfgs(memory=20, blocks=pk.blocks(), h0=scale)
+                opt = Lbfgs(memory=20, blocks=pk.blocks(), h0=scale,
+                            precond=pk.preconditioner(objective, base))
                 res = opt.minimize(fg, x0, lo, hi, max_iter=seg_steps, gtol=1e-10,
                                    ftol=1e-14)
             reason, message = "converged", str(res.message)

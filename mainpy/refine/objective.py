@@ -94,6 +94,16 @@ class Objective:
             info[p.name] = r.info
         return Evaluation(float(total), grad, values, info)
 
+    def b_curvature(self, atoms, rows) -> np.ndarray | None:
+        """The weighted sum of the parts' curvature in the B of the atoms ``rows``
+        (`XrayTarget.b_curvature`), or None when no part gives one."""
+        out = None
+        for p in self.parts:
+            if p.weight != 0 and hasattr(p.target, "b_curvature"):
+                c = p.weight * p.target.b_curvature(atoms, rows)
+                out = c if out is None else out + c
+        return out
+
     def gradient_norms(self, atoms, params=("xyz",), mask=None) -> dict:
         """|gradient| of each part (unweighted), over the masked atoms: for weighting."""
         out = {}

@@ -149,6 +149,19 @@ class XrayTarget(Target):
         """(per-reflection terms t_h, dt_h/dF_h) for amplitudes F of self.sel."""
         raise NotImplementedError
 
+    def fisher_weights(self) -> np.ndarray:
+        """Per reflection of self.sel, the expected curvature of its term in F_h times
+        k_h^2 (up to a common factor): what an atom's share of F_h weighs in the
+        Gauss-Newton curvature of the target."""
+        return self.k[self.sel] ** 2
+
+    def b_curvature(self, atoms, rows) -> np.ndarray:
+        """The Fisher curvature of the target in the isotropic B of the atoms ``rows``
+        (mainpy.sf.curvature; relative figures, for a preconditioner)."""
+        from mainpy.sf.curvature import b_curvature, binned_weights
+        s2, w = binned_weights(self.refl.s2[self.sel], self.fisher_weights())
+        return b_curvature(atoms.element[rows], atoms.b[rows], atoms.occ[rows], s2, w)
+
 
 class LsqTarget(XrayTarget):
     """T = sum_work w (Fo - |Fm|)^2 with w = 1/sigF^2 (``weight="sigma"``) or 1."""
@@ -170,6 +183,9 @@ class LsqTarget(XrayTarget):
     def terms(self, f):
         d = self.fo - f
         return self.w * d * d, -2.0 * self.w * d
+
+    def fisher_weights(self) -> np.ndarray:
+        return self.w * self.k[self.sel] ** 2
 
 
 class MlTarget(XrayTarget):
@@ -198,6 +214,10 @@ class MlTarget(XrayTarget):
         d = np.empty(len(f))
         ml_terms(self.fo, self.D, self.v, self.cen, np.ascontiguousarray(f, float), t, d)
         return t, d
+
+    def fisher_weights(self) -> np.ndarray:
+        # the Rice likelihood's information about D F is of the order 1 / v
+        return self.k[self.sel] ** 2 * self.D ** 2 / self.v
 
 
 class MliTarget(XrayTarget):
@@ -233,6 +253,9 @@ class MliTarget(XrayTarget):
         mli_terms(self.nodes, self.logw, self.D, self.sig2, self.cen,
                   np.ascontiguousarray(f, float), t, d)
         return t, d
+
+    def fisher_weights(self) -> np.ndarray:
+        return self.k[self.sel] ** 2 * self.D ** 2 / np.maximum(self.sig2, 1e-30)
 
 
 def mli_nodes(iobs, sigi, n_nodes: int = 64, width: float = 8.0):
