@@ -26,11 +26,6 @@ from mainpy.session import Session
 NO_DICTIONARY = {"2uui": ["LMT", "NI", "PLM"], "1byz": ["ACE", "ETA", "MPD", "MRD"],
                  "1ehz": "1MA 2MG 5MC 5MU 7MG H2U M2G OMC OMG PSU YYG".split()}
 FILES = {k: (f"xtal/{k}/{k}.pdb", f"xtal/{k}/{k}.mtz") for k in NO_DICTIONARY}
-#: the shipped macro's protocol (macros/refine.cmds), 10 + 20 steps
-PROTOCOL = ("refl phase", "ener xray on target ml",
-            "refine position step 10 phase steps 10 writ 10 adjust bond 0.010",
-            "refine position b-values step 20 phase steps 10 writ 10 adjust bond 0.010",
-            "refl phase")
 MAX_BOND_CHANGE = 0.05
 
 
@@ -242,25 +237,27 @@ def _ruler(data, start, end):
 @pytest.mark.parametrize("key", ["2uui", "1byz", "1ehz"])
 def test_refinement_keeps_residues_without_a_dictionary(data, monlib_dir, no_acedrg, key,
                                                         tmp_path):
-    """The shipped macro's 10 + 20 steps: no bond of a residue without a library dictionary
-    changes by more than 0.05 A (by this test's measure and the shared ruler's), no chiral
-    centre in them changes hand, and the fit is no worse: R-work falls (2uui and 1ehz
-    have no test set); 1byz's R-free rises by 0.004-0.005 with or without these
-    restraints (0.1221 -> 0.1260 at the previous commit), from the first 10 coordinate
-    steps at 0.90 A of a model refined with SHELXL: at most 0.006 here."""
+    """The shipped `<refine` (macros/refine.cmds, to convergence): no bond of a residue
+    without a library dictionary changes by more than 0.05 A (by this test's measure and
+    the shared ruler's), no chiral centre in them changes hand, and the fit is no worse:
+    R-work and R-free fall (2uui and 1ehz have no test set: the macro makes one, the same
+    as the start's here; 1byz's ANISOU made isotropic first, as servalcat's default
+    refines it). Measured: 2uui R-free 0.1842 -> 0.1813, 1byz 0.1221 -> 0.1085, 1ehz
+    0.2329 -> 0.2283; largest bond change 0.025, 0.047 (ETA CA-CB), 0.027 A."""
     model, mtz = (data(p) for p in FILES[key])
     s = session_with(data, key, monlib_dir)
     if key == "1byz":
         s.run("set temp iso")
+        model = tmp_path / "1byz_iso.pdb"
+        s.run(f"write coor file {model}")
     s.run(f"read refl file {mtz}")
-    s.run("define bond angle dihe impr by topo")
-    s.run(PROTOCOL[0])
+    s.run("refl free generate missing seed 0; refl phase")
     start = report_figures(s, s.atoms)
-    for line in PROTOCOL[1:]:
-        s.run(line)
-    end = report_figures(s, s.atoms)
     refined = tmp_path / f"{key}_refined.pdb"
-    s.run(f"write coor file {refined}")
+    s = Session(out=io.StringIO())
+    s.run(f"read mono {monlib_dir}")
+    s.run(f"<refine {model} {mtz} {refined}")
+    end = report_figures(s, s.atoms)
 
     names = set(NO_DICTIONARY[key])
     b0, b1 = _residue_bonds(model, names), _residue_bonds(refined, names)
@@ -283,7 +280,5 @@ def test_refinement_keeps_residues_without_a_dictionary(data, monlib_dir, no_ace
     if ruler is not None:
         assert float(re.search(r"max=([0-9.]+)", ruler).group(1)) <= MAX_BOND_CHANGE
     assert end["chirals inverted"] == 0
-    if key == "1byz":
-        assert end["R-free"] <= start["R-free"] + 0.006
-    else:
-        assert np.isnan(start["R-free"]) and end["R-work"] < start["R-work"]
+    assert end["R-work"] < start["R-work"]
+    assert end["R-free"] <= start["R-free"]
