@@ -132,3 +132,32 @@ def test_ctrl_c_ends_minimize_after_the_current_step(data):
     assert "ended by a stop request (Ctrl-C)" in text
     assert int(text.split(" steps, ended")[0].split()[-1]) == 4
     assert signal.getsignal(signal.SIGINT) == before      # the handler given back
+
+
+def test_the_b_preconditioner_scales_each_atoms_b_by_its_xray_curvature(data):
+    """1aba with the ML target: coordinates and B together give each atom's B the relative
+    inverse X-ray curvature (mean 1, larger for atoms of higher B), every coordinate 1;
+    runs of B alone and objectives without an X-ray part get none."""
+    import gemmi
+
+    from mainpy.refine.precondition import inverse_scales
+    from mainpy.targets.xray import MlTarget
+    from mainpy.xtal.fmodel import Fmodel
+    from mainpy.xtal.reflections import read_reflections
+    atoms = from_structure(gemmi.read_structure(str(data("xtal/1aba/1aba.pdb"))))
+    t = MlTarget(Fmodel(read_reflections(str(data("xtal/1aba/1aba.mtz"))), atoms))
+    objective = Objective([Part("xray", 3.0, t)])
+    moving = np.zeros(len(atoms), bool)
+    moving[:200] = True
+    pk = Packer(atoms, ("xyz", "b"), moving)
+    p = pk.preconditioner(objective, atoms)
+    n = pk.n
+    assert p.shape == (4 * n,) and np.all(p[:3 * n] == 1.0)
+    rows = np.flatnonzero(moving)
+    np.testing.assert_allclose(p[3 * n:], inverse_scales(t.b_curvature(atoms, rows)))
+    hi, lo = rows[np.argmax(atoms.b[rows])], rows[np.argmin(atoms.b[rows])]
+    assert p[3 * n + np.searchsorted(rows, hi)] > 3 * p[3 * n + np.searchsorted(rows, lo)]
+    assert Packer(atoms, ("b",), moving).preconditioner(objective, atoms) is None
+    assert pk.preconditioner(Objective([Part("q", 1.0, Quadratic(atoms.xyz, atoms.b,
+                                                                   atoms.occ))]),
+                             atoms) is None
