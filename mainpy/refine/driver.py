@@ -265,14 +265,9 @@ class Packer:
         if c is None:
             return None
         from mainpy.refine.precondition import inverse_scales
-        out = np.ones(len(self.bounds()[0]))
-        k = 0
-        for p in self.params:
-            if p == "b":
-                out[k:k + self.adp.n][own] = inverse_scales(c)
-                break
-            k += 6 * self.n_body if p == "xyz" and self.bodies is not None else \
-                3 * self.n if p == "xyz" else 0
+        kind = self.blocks()
+        out = np.ones(len(kind))
+        out[np.flatnonzero(kind == 1)[own]] = inverse_scales(c)
         return out
 
     def blocks(self) -> np.ndarray:
