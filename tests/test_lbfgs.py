@@ -108,11 +108,10 @@ def test_a_preconditioner_of_the_true_curvatures_solves_a_diagonal_quadratic_at_
     def fg(x):
         return float(0.5 * (a * x * x).sum()), a * x
 
-    pre = Lbfgs(precond=1.0 / a).minimize(fg, x0, max_iter=1, gtol=0, ftol=0)
+    opt = Lbfgs(precond=1.0 / a)
+    pre = opt.minimize(fg, x0, max_iter=1, gtol=0, ftol=0)
     plain = Lbfgs().minimize(fg, x0, max_iter=1, gtol=0, ftol=0)
     assert np.abs(pre.x).max() < 1e-12
     assert np.abs(plain.x).max() > 1e-3
     # fitted through the preconditioner, the block scale of the pair is 1 (h0 * P = 1/a)
-    opt = Lbfgs(precond=1.0 / a)
-    opt.minimize(fg, x0, max_iter=1, gtol=0, ftol=0)
     np.testing.assert_allclose(opt.h0, 1.0, rtol=1e-6)
