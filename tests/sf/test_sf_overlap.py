@@ -150,3 +150,40 @@ def test_axis_table_matches_exp():
         ref = amp[:, None] * np.exp(-al[:, None] * r_ref ** 2)
         np.testing.assert_allclose(r, r_ref, rtol=0, atol=1e-12)
         np.testing.assert_allclose(tab, ref, rtol=0, atol=1e-13 * amp.max())
+
+
+def test_plane_seed_steps_match_exp():
+    """The general path's plane seeds reached by steps (`_step_seed`: products forward,
+    quotients back) against exp() at the destination, for E and its ratios along the three
+    grid steps, to 1e-12 relative, in a sheared cell with negative and positive steps."""
+    from mainpy.sf._kernels import _qf, _step_seed
+    rng = np.random.default_rng(7)
+    orth = np.array([[30.2, 4.0, -3.0], [0.0, 47.8, 6.0], [0.0, 0.0, 61.3]])
+    n = (54, 90, 108)
+    eu, ev, ew = orth[:, 2] / n[2], orth[:, 1] / n[1], orth[:, 0] / n[0]
+    for trial in range(20):
+        m = rng.normal(size=(5, 3, 3))
+        A = np.empty((5, 6))
+        for k in range(5):
+            s = m[k] @ m[k].T + np.eye(3) * rng.uniform(0.05, 1.0)
+            A[k] = (s[0, 0], s[1, 1], s[2, 2], s[0, 1], s[0, 2], s[1, 2])
+        amp = rng.uniform(0.1, 2.0, 5)
+        steps = {"u": eu, "v": ev, "w": ew}
+
+        def state(r):
+            st = np.empty((4, 5))
+            for k in range(5):
+                st[0, k] = amp[k] * np.exp(-_qf(A, k, *r, *r))
+                for row, e in ((1, eu), (2, ev), (3, ew)):
+                    st[row, k] = np.exp(-(2.0 * _qf(A, k, *e, *r) + _qf(A, k, *e, *e)))
+            return st
+
+        cst = np.empty((6, 5))
+        for k in range(5):
+            for row, (x, y) in enumerate(("uu", "vv", "ww", "uv", "uw", "vw")):
+                cst[row, k] = np.exp(-2.0 * _qf(A, k, *steps[x], *steps[y]))
+        r0 = rng.normal(scale=0.5, size=3)
+        di, dj, dm = int(rng.integers(0, 3)), int(rng.integers(-4, 5)), int(rng.integers(-4, 5))
+        st = state(r0)
+        _step_seed(st, cst, di, dj, dm)
+        np.testing.assert_allclose(st, state(r0 + di * ew + dj * ev + dm * eu), rtol=1e-12)
