@@ -32,7 +32,8 @@ t = r' T^-1 r; the ellipsoid is t <= t_c where that bound equals the cut (exact 
 isotropic atoms: the sphere where rho = cut). Each point is still tested (rho > cut).
 
 Two paths: isotropic atoms in an orthogonal cell factorise along the axes (three tables
-of exp() per atom, products inside); everything else (anisotropic atoms, any cell) runs
+of exp() per atom, products inside; in a monoclinic cell with b unique, plane by plane);
+everything else (anisotropic atoms, triclinic and other cells) runs
 along lines of the fastest axis with incremental exponentials (e_{m+1} = e_m q_m,
 q_{m+1} = q_m s), the start of each line, and of each plane, reached from the one before
 by the same kind of steps: a few exp() per atom, multiplications per point.
@@ -162,9 +163,11 @@ def _box(f, half, n):
 
 
 @njit(cache=True)
-def _is_orth(orth):
-    return (orth[0, 1] == 0.0 and orth[0, 2] == 0.0 and orth[1, 0] == 0.0
-            and orth[1, 2] == 0.0 and orth[2, 0] == 0.0 and orth[2, 1] == 0.0)
+def _factorises(orth):
+    """Isotropic atoms factorise along the axes (`_one_atom_orth`): an orthogonal cell,
+    or a monoclinic one with b unique (c leaning in the a-c plane: orth[0, 2] != 0)."""
+    return (orth[0, 1] == 0.0 and orth[1, 0] == 0.0 and orth[1, 2] == 0.0
+            and orth[2, 0] == 0.0 and orth[2, 1] == 0.0)
 
 
 # ----------------------------------------------------------------------------- general path
@@ -769,31 +772,41 @@ def _wrap(i, n):
 @njit(cache=True, fastmath=True)
 def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
     """An isotropic atom in an orthogonal cell: the Gaussians factor along the axes.
-    Modes and truncation as `_one_atom_general`; out[0:5] = value, d/dxyz, d/dB."""
+    Modes and truncation as `_one_atom_general`; out[0:5] = value, d/dxyz, d/dB.
+
+    A monoclinic cell with b unique (gemmi's orthogonalization: c = (c cos beta, 0,
+    c sin beta)) too: with x = a da, y = b db, z = c dc along the cell axes,
+    |r|^2 = x^2 + y^2 + z^2 + 2 cos(beta) x z, so each plane (fixed x) still factors:
+    its z table is the atom's times exp(-2 alpha_k cos(beta) x z), made per plane by
+    products (4 exp() per Gaussian and atom), and r = (x + cos(beta) z, y, sin(beta) z)."""
     n0, n1, n2 = grid.shape
     flat = grid.reshape(-1)
-    coef = np.empty((4, 5))
+    coef = np.empty((8, 5))
     amp = coef[0]
     alpha = coef[1]
     invb = coef[2]
     ones = coef[3]
+    shear = coef[4:8]
     ones[:] = 1.0
     _atom_coefs(a, b, beff, amp, alpha, invb)
     u_c = _cut_radius2(amp, alpha, cut)
     if u_c <= 0.0:
         return
     rc = math.sqrt(u_c)
-    s0, s1, s2 = orth[0, 0], orth[1, 1], orth[2, 2]
-    lo0, hi0 = _box(fx[0], rc / s0, n0)
+    s0, s1 = orth[0, 0], orth[1, 1]
+    s2 = math.sqrt(orth[0, 2] * orth[0, 2] + orth[2, 2] * orth[2, 2])
+    cb = orth[0, 2] / s2        # cos(beta): 0 in an orthogonal cell
+    sb = orth[2, 2] / s2
+    lo0, hi0 = _box(fx[0], rc / (s0 * sb), n0)
     lo1, hi1 = _box(fx[1], rc / s1, n1)
-    lo2, hi2 = _box(fx[2], rc / s2, n2)
+    lo2, hi2 = _box(fx[2], rc / (s2 * sb), n2)
     if hi0 < lo0 or hi1 < lo1 or hi2 < lo2:
         return
     m0_ = hi0 - lo0 + 1
     m1_ = hi1 - lo1 + 1
     m2_ = hi2 - lo2 + 1
     mm = max(m0_, m1_, m2_)
-    work = np.empty((18, mm))        # the tables in one allocation
+    work = np.empty((23, mm))        # the tables in one allocation
     X = work[0:5, :m0_]
     Y = work[5:10, :m1_]
     Z = work[10:15, :m2_]
@@ -803,11 +816,26 @@ def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
     _axis_table(fx[0], n0, s0, alpha, amp, lo0, hi0, X, rxs)
     _axis_table(fx[1], n1, s1, alpha, ones, lo1, hi1, Y, rys)
     _axis_table(fx[2], n2, s2, alpha, ones, lo2, hi2, Z, rzs)
-    Z0 = Z[0]
-    Z1 = Z[1]
-    Z2 = Z[2]
-    Z3 = Z[3]
-    Z4 = Z[4]
+    # the z tables of the current plane (the atom's in an orthogonal cell)
+    zb = Z if cb == 0.0 else work[18:23, :m2_]
+    Z0 = zb[0]
+    Z1 = zb[1]
+    Z2 = zb[2]
+    Z3 = zb[3]
+    Z4 = zb[4]
+    # monoclinic: per plane exp(-2 al_k cb x z_m) = start_k ratio_k^m, both changing by
+    # constant factors from one plane to the next
+    if cb != 0.0:
+        h0 = s0 / n0
+        h2 = s2 / n2
+        x0_ = rxs[0]
+        z0_ = rzs[0]
+        for k in range(5):
+            f = -2.0 * alpha[k] * cb
+            shear[0, k] = math.exp(f * x0_ * z0_)
+            shear[1, k] = math.exp(f * x0_ * h2)
+            shear[2, k] = math.exp(f * h0 * z0_)
+            shear[3, k] = math.exp(f * h0 * h2)
     al0, al1, al2, al3, al4 = alpha[0], alpha[1], alpha[2], alpha[3], alpha[4]
     val = 0.0
     gx = 0.0
@@ -817,9 +845,20 @@ def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
     for i0 in range(hi0 - lo0 + 1):
         rx = rxs[i0]
         w0 = _wrap(lo0 + i0, n0)
+        if cb != 0.0:
+            for k in range(5):
+                e = shear[0, k]
+                q = shear[1, k]
+                for m in range(m2_):
+                    zb[k, m] = Z[k, m] * e
+                    e *= q
+                shear[0, k] *= shear[2, k]
+                shear[1, k] *= shear[3, k]
+        # on a line u = (z + cb x)^2 + y^2 + sb^2 x^2
+        zmid = -cb * rx
         for i1 in range(hi1 - lo1 + 1):
             ry = rys[i1]
-            rem = u_c - rx * rx - ry * ry
+            rem = u_c - sb * sb * rx * rx - ry * ry
             if rem <= 0.0:
                 continue
             w1 = _wrap(lo1 + i1, n1)
@@ -830,8 +869,8 @@ def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
             c4 = X[4, i0] * Y[4, i1]
             # the z range where u < u_c on this line
             zr = math.sqrt(rem)
-            a2 = max(int(math.ceil((fx[2] - zr / s2) * n2)), lo2)
-            b2 = min(int(math.floor((fx[2] + zr / s2) * n2)), hi2)
+            a2 = max(int(math.ceil((fx[2] + (zmid - zr) / s2) * n2)), lo2)
+            b2 = min(int(math.floor((fx[2] + (zmid + zr) / s2) * n2)), hi2)
             l = a2
             if mode == 0:
                 base = (w0 * n1 + w1) * n2
@@ -877,6 +916,7 @@ def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
                 m3 = -1.5 * invb[3] * c3
                 m4 = -1.5 * invb[4] * c4
                 uxy = rx * rx + ry * ry
+                tcx = 2.0 * cb * rx
                 tline = 0.0
                 while l <= b2:
                     ws = _wrap(l, n2)
@@ -900,7 +940,7 @@ def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
                         rz = rzs[z]
                         gz += du * rz
                         if mode == 3:
-                            u = uxy + rz * rz
+                            u = uxy + rz * (rz + tcx)
                             gb += mv * ((p0 * z0 + p1 * z1 + p2 * z2 + p3 * z3 + p4 * z4) * u
                                         + m0 * z0 + m1 * z1 + m2 * z2 + m3 * z3 + m4 * z4)
                     l += seg
@@ -908,10 +948,10 @@ def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
                 gy += tline * ry
     if mode != 0:
         out[0] = val
-        # d u / d x_atom = -2 r
-        out[1] = -2.0 * gx
+        # d u / d x_atom = -2 r, r = (x + cb z, y, sb z)
+        out[1] = -2.0 * (gx + cb * gz)
         out[2] = -2.0 * gy
-        out[3] = -2.0 * gz
+        out[3] = -2.0 * sb * gz
         out[4] = gb
 
 
@@ -947,7 +987,7 @@ def overlap_atoms(grid, orth, frac_mat, frac, beff, uani, aniso, eidx, acoef, bc
     (indexed like ``acoef``), as in the spreading kernels."""
     n = frac.shape[0]
     out = np.zeros((n, NOUT))
-    orth_fast = _is_orth(orth) and not general
+    orth_fast = _factorises(orth) and not general
     for j in prange(n):
         _atom(grid, orth, frac_mat, frac[j], beff[j], uani[j], aniso[j], acoef[eidx[j]],
               bcoef[eidx[j]], blur, cut[eidx[j]], sub[eidx[j]], mode, 1.0, out[j], orth_fast)
@@ -959,7 +999,7 @@ def spread_atoms(grid, orth, frac_mat, frac, beff, uani, aniso, occ, eidx, acoef
                  blur, cut, sub, general):
     """grid += sum_j occ_j rho~_j (serial: atoms overlap on the grid)."""
     dummy = np.zeros(NOUT)
-    orth_fast = _is_orth(orth) and not general
+    orth_fast = _factorises(orth) and not general
     for j in range(frac.shape[0]):
         if occ[j] == 0.0:
             continue
@@ -977,7 +1017,7 @@ def spread_atoms_parallel(out, priv, orth, frac_mat, frac, beff, uani, aniso, oc
     nt = priv.shape[0] + 1
     n = frac.shape[0]
     n0 = out.shape[0]
-    orth_fast = _is_orth(orth) and not general
+    orth_fast = _factorises(orth) and not general
     for p in prange(n0):
         out[p] = 0.0
         for t in range(nt - 1):
