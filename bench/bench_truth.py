@@ -18,7 +18,8 @@ R-work/R-free by rfree.py (gemmi, flat bulk solvent; the truth's R is the floor)
 rmsd to the truth of matching protein atoms (as rms.py: chain, residue, name, altloc;
 waters and hydrogens left out) and of the ordered half of them (true B at most the
 median: atoms the data can place), the rmsd of B to the truth's after removing the mean
-offset, the mean B, the bond rmsd by geom.py, and wall time. The rulers are the scripts in
+offset, the mean B, the bond rmsd by geom.py, and wall time (mainpy's rows also the steps
+each stage took: where its time goes from a shaken start). The rulers are the scripts in
 MAINPY_TOOLS (default: the `tools` folder beside the data folder).
 
 Goals (the issue's acceptance figures, printed per case and shake): rmsd(mainpy) -
@@ -142,28 +143,31 @@ def mainpy_r(model, mtz) -> tuple[float, float]:
 
 # ---------------------------------------------------------------------------- programs
 
-def timed(cmd, cwd) -> float:
+def timed(cmd, cwd) -> tuple[float, str]:
+    """(wall seconds, standard output) of a command that must succeed."""
     t = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, check=False)
     seconds = time.perf_counter() - t
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd[:4])} ... failed:\n{p.stdout[-1500:]}\n"
                            f"{p.stderr[-1500:]}")
-    return seconds
+    return seconds, p.stdout
 
 
-def run_mainpy(start, mtz, out, steps=None) -> float:
+def run_mainpy(start, mtz, out, steps=None) -> tuple[float, str]:
     """The shipped macro; ``steps`` (REF_B, REF_STEPS) also sets REF_CONVERGE -1, so that
     stage 2 runs all REF_STEPS steps (what running longer does: CONVERGE 0 would still end
-    it once R-work stops improving)."""
+    it once R-work stops improving). Returns the wall time and the steps each stage took
+    ("10+140")."""
     pre = "" if steps is None else \
         (f"set vari REF_B = {steps[0]}; set vari REF_STEPS = {steps[1]}; "
          "set vari REF_CONVERGE = -1; ")
     # the data were made without hydrogens (the truth has none): the start gets none
     text = (f"read mono {data_root() / 'monomers'}; set vari REF_HYDROGENS = keep; "
             f"{pre}<refine {start} {mtz} {out}")
-    return timed([sys.executable, "-m", "mainpy", "-q", "--journal", "none", "-c", text],
-                 Path(out).parent)
+    seconds, out_text = timed([sys.executable, "-m", "mainpy", "--journal", "none", "-c",
+                               text], Path(out).parent)
+    return seconds, "+".join(re.findall(r"^ (\d+) steps, ended by", out_text, re.M))
 
 
 def run_servalcat(start, mtz, out) -> float:
@@ -172,7 +176,7 @@ def run_servalcat(start, mtz, out) -> float:
                   str(start), "--hklin", str(mtz), "--labin", "FP,SIGFP,FreeR_flag",
                   "--hydrogen", "no", "--ncycle", "10", "--monlib",
                   str(data_root() / "monomers"), "-s", "xray", "-o", prefix],
-                 Path(out).parent)
+                 Path(out).parent)[0]
 
 
 # ---------------------------------------------------------------------------- one case
@@ -217,8 +221,8 @@ def run_shake(name, rms, seed, folder: Path, settings, have_sv) -> dict:
             "start": dict(judge(start, mtz, truth), seconds=None)}
     for label, steps in settings:
         out = folder / f"{label.replace(' ', '_').replace('+', '_')}_{tag}.pdb"
-        seconds = run_mainpy(start, mtz, out, steps)
-        rows[label] = dict(judge(out, mtz, truth), seconds=seconds)
+        seconds, taken = run_mainpy(start, mtz, out, steps)
+        rows[label] = dict(judge(out, mtz, truth), seconds=seconds, steps=taken)
         print_row(name, rms, label, rows[label])
     if have_sv:
         out = folder / f"servalcat_{tag}.pdb"
@@ -229,14 +233,14 @@ def run_shake(name, rms, seed, folder: Path, settings, have_sv) -> dict:
 
 
 HEADER = (f"{'case':5} {'shake':>5} {'run':14} {'R-work':>7} {'R-free':>7} {'rmsd A':>7} "
-          f"{'ordered':>7} {'B rmsd':>7} {'mean B':>7} {'bonds':>7} {'time s':>7}")
+          f"{'ordered':>7} {'B rmsd':>7} {'mean B':>7} {'bonds':>7} {'time s':>7} steps")
 
 
 def fmt_row(name, rms, label, r) -> str:
     t = "" if r.get("seconds") is None else f"{r['seconds']:7.1f}"
     return (f"{name:5} {rms:5.2f} {label:14} {r['r_work']:7.4f} {r['r_free']:7.4f} "
             f"{r['rmsd']:7.3f} {r['rmsd_ordered']:7.3f} {r['b_rmsd']:7.2f} {r['mean_b']:7.1f} "
-            f"{r['bonds']:7.4f} {t:>7}")
+            f"{r['bonds']:7.4f} {t:>7} {r.get('steps', '')}").rstrip()
 
 
 def print_row(name, rms, label, r):
