@@ -165,9 +165,10 @@ def _box(f, half, n):
 @njit(cache=True)
 def _factorises(orth):
     """Isotropic atoms factorise along the axes (`_one_atom_orth`): an orthogonal cell,
-    or a monoclinic one with b unique (c leaning in the a-c plane: orth[0, 2] != 0)."""
-    return (orth[0, 1] == 0.0 and orth[1, 0] == 0.0 and orth[1, 2] == 0.0
-            and orth[2, 0] == 0.0 and orth[2, 1] == 0.0)
+    a monoclinic one with b unique (c leaning in the a-c plane: orth[0, 2] != 0) or a
+    hexagonal one (gamma != 90: orth[0, 1] != 0), not both shears at once."""
+    return (orth[1, 0] == 0.0 and orth[1, 2] == 0.0 and orth[2, 0] == 0.0
+            and orth[2, 1] == 0.0 and (orth[0, 1] == 0.0 or orth[0, 2] == 0.0))
 
 
 # ----------------------------------------------------------------------------- general path
@@ -769,6 +770,20 @@ def _wrap(i, n):
     return i if 0 <= i < n else i % n
 
 
+@njit(cache=True)
+def _cross_steps(alpha, c, x0, hx, y0, hy, out):
+    """The cross factors exp(-2 alpha_k c x y) of a sheared cell on the grid
+    x = x0 + i hx, y = y0 + j hy, as products: out[0, k] the factor at (x0, y0), out[1]
+    its ratio along y there, out[2] and out[3] what those two are multiplied by at each
+    step along x."""
+    for k in range(5):
+        f = -2.0 * alpha[k] * c
+        out[0, k] = math.exp(f * x0 * y0)
+        out[1, k] = math.exp(f * x0 * hy)
+        out[2, k] = math.exp(f * hx * y0)
+        out[3, k] = math.exp(f * hx * hy)
+
+
 @njit(cache=True, fastmath=True)
 def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
     """An isotropic atom in an orthogonal cell: the Gaussians factor along the axes.
@@ -778,27 +793,35 @@ def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
     c sin beta)) too: with x = a da, y = b db, z = c dc along the cell axes,
     |r|^2 = x^2 + y^2 + z^2 + 2 cos(beta) x z, so each plane (fixed x) still factors:
     its z table is the atom's times exp(-2 alpha_k cos(beta) x z), made per plane by
-    products (4 exp() per Gaussian and atom), and r = (x + cos(beta) z, y, sin(beta) z)."""
+    products (4 exp() per Gaussian and atom), and r = (x + cos(beta) z, y, sin(beta) z).
+    A hexagonal cell (b = (b cos gamma, b sin gamma, 0)): the cross term
+    2 cos(gamma) x y is constant along a row, a factor of the row's constant (made by
+    products as well), and r = (x + cos(gamma) y, sin(gamma) y, z)."""
     n0, n1, n2 = grid.shape
     flat = grid.reshape(-1)
-    coef = np.empty((8, 5))
+    coef = np.empty((14, 5))
     amp = coef[0]
     alpha = coef[1]
     invb = coef[2]
     ones = coef[3]
-    shear = coef[4:8]
+    shear = coef[4:8]           # a-c cross term per plane (monoclinic)
+    cross = coef[8:12]          # a-b cross term per row (hexagonal)
+    xy = coef[12:14]            # its running value and ratio along the plane's rows
     ones[:] = 1.0
     _atom_coefs(a, b, beff, amp, alpha, invb)
     u_c = _cut_radius2(amp, alpha, cut)
     if u_c <= 0.0:
         return
     rc = math.sqrt(u_c)
-    s0, s1 = orth[0, 0], orth[1, 1]
+    s0 = orth[0, 0]
+    s1 = math.sqrt(orth[0, 1] * orth[0, 1] + orth[1, 1] * orth[1, 1])
     s2 = math.sqrt(orth[0, 2] * orth[0, 2] + orth[2, 2] * orth[2, 2])
-    cb = orth[0, 2] / s2        # cos(beta): 0 in an orthogonal cell
+    cg = orth[0, 1] / s1        # cos(gamma), cos(beta): 0 in an orthogonal cell
+    sg = orth[1, 1] / s1
+    cb = orth[0, 2] / s2
     sb = orth[2, 2] / s2
-    lo0, hi0 = _box(fx[0], rc / (s0 * sb), n0)
-    lo1, hi1 = _box(fx[1], rc / s1, n1)
+    lo0, hi0 = _box(fx[0], rc / (s0 * sg * sb), n0)
+    lo1, hi1 = _box(fx[1], rc / (s1 * sg), n1)
     lo2, hi2 = _box(fx[2], rc / (s2 * sb), n2)
     if hi0 < lo0 or hi1 < lo1 or hi2 < lo2:
         return
@@ -823,19 +846,13 @@ def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
     Z2 = zb[2]
     Z3 = zb[3]
     Z4 = zb[4]
-    # monoclinic: per plane exp(-2 al_k cb x z_m) = start_k ratio_k^m, both changing by
-    # constant factors from one plane to the next
+    # monoclinic: per plane exp(-2 al_k cb x z_m) = start_k ratio_k^m; hexagonal: per
+    # row exp(-2 al_k cg x y_j) likewise (`_cross_steps`)
     if cb != 0.0:
-        h0 = s0 / n0
-        h2 = s2 / n2
-        x0_ = rxs[0]
-        z0_ = rzs[0]
-        for k in range(5):
-            f = -2.0 * alpha[k] * cb
-            shear[0, k] = math.exp(f * x0_ * z0_)
-            shear[1, k] = math.exp(f * x0_ * h2)
-            shear[2, k] = math.exp(f * h0 * z0_)
-            shear[3, k] = math.exp(f * h0 * h2)
+        _cross_steps(alpha, cb, rxs[0], s0 / n0, rzs[0], s2 / n2, shear)
+    if cg != 0.0:
+        _cross_steps(alpha, cg, rxs[0], s0 / n0, rys[0], s1 / n1, cross)
+    xy[0] = 1.0
     al0, al1, al2, al3, al4 = alpha[0], alpha[1], alpha[2], alpha[3], alpha[4]
     val = 0.0
     gx = 0.0
@@ -854,19 +871,29 @@ def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
                     e *= q
                 shear[0, k] *= shear[2, k]
                 shear[1, k] *= shear[3, k]
-        # on a line u = (z + cb x)^2 + y^2 + sb^2 x^2
+        if cg != 0.0:
+            for k in range(5):
+                xy[0, k] = cross[0, k]
+                xy[1, k] = cross[1, k]
+                cross[0, k] *= cross[2, k]
+                cross[1, k] *= cross[3, k]
+        # on a line u = (z + cb x)^2 + y^2 + 2 cg x y + sb^2 x^2 (cb or cg is 0)
         zmid = -cb * rx
         for i1 in range(hi1 - lo1 + 1):
             ry = rys[i1]
-            rem = u_c - sb * sb * rx * rx - ry * ry
+            xy0, xy1, xy2, xy3, xy4 = xy[0, 0], xy[0, 1], xy[0, 2], xy[0, 3], xy[0, 4]
+            if cg != 0.0:
+                for k in range(5):
+                    xy[0, k] *= xy[1, k]
+            rem = u_c - sb * sb * rx * rx - ry * ry - 2.0 * cg * rx * ry
             if rem <= 0.0:
                 continue
             w1 = _wrap(lo1 + i1, n1)
-            c0 = X[0, i0] * Y[0, i1]
-            c1 = X[1, i0] * Y[1, i1]
-            c2 = X[2, i0] * Y[2, i1]
-            c3 = X[3, i0] * Y[3, i1]
-            c4 = X[4, i0] * Y[4, i1]
+            c0 = X[0, i0] * Y[0, i1] * xy0
+            c1 = X[1, i0] * Y[1, i1] * xy1
+            c2 = X[2, i0] * Y[2, i1] * xy2
+            c3 = X[3, i0] * Y[3, i1] * xy3
+            c4 = X[4, i0] * Y[4, i1] * xy4
             # the z range where u < u_c on this line
             zr = math.sqrt(rem)
             a2 = max(int(math.ceil((fx[2] + (zmid - zr) / s2) * n2)), lo2)
@@ -915,7 +942,7 @@ def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
                 m2 = -1.5 * invb[2] * c2
                 m3 = -1.5 * invb[3] * c3
                 m4 = -1.5 * invb[4] * c4
-                uxy = rx * rx + ry * ry
+                uxy = rx * rx + ry * ry + 2.0 * cg * rx * ry
                 tcx = 2.0 * cb * rx
                 tline = 0.0
                 while l <= b2:
@@ -944,13 +971,13 @@ def _one_atom_orth(grid, orth, fx, beff, a, b, cut, sub, mode, occ, out):
                             gb += mv * ((p0 * z0 + p1 * z1 + p2 * z2 + p3 * z3 + p4 * z4) * u
                                         + m0 * z0 + m1 * z1 + m2 * z2 + m3 * z3 + m4 * z4)
                     l += seg
-                gx += tline * rx
+                gx += tline * (rx + cg * ry)
                 gy += tline * ry
     if mode != 0:
         out[0] = val
-        # d u / d x_atom = -2 r, r = (x + cb z, y, sb z)
+        # d u / d x_atom = -2 r, r = (x + cg y + cb z, sg y, sb z)
         out[1] = -2.0 * (gx + cb * gz)
-        out[2] = -2.0 * gy
+        out[2] = -2.0 * sg * gy
         out[3] = -2.0 * sb * gz
         out[4] = gb
 

@@ -17,10 +17,11 @@ def _moved(atoms, centre):
 
 
 @pytest.mark.parametrize("cellp", [(40.0, 50.0, 60.0, 90.0, 107.0, 90.0),
-                                   (30.2, 47.8, 61.3, 90.0, 90.0, 90.0)])
+                                   (30.2, 47.8, 61.3, 90.0, 90.0, 90.0),
+                                   (45.0, 45.0, 60.0, 90.0, 90.0, 120.0)])
 def test_overlap_fd_anisotropic(case, cellp):
     """dO/dx, dO/dB, dO/dq, dO/dU of a mixed atom set against a smooth map, in a
-    monoclinic and an orthogonal cell."""
+    monoclinic, an orthogonal and a hexagonal cell."""
     st, atoms, refl = case("1aba")
     cell = gemmi.UnitCell(*cellp)
     idx = pick_atoms(atoms, 10)
@@ -84,12 +85,14 @@ def test_paths_agree_with_anisotropic_atoms(case):
         assert np.abs(d1 - d2).max() < 1e-11 * d1.max()
 
 
-def test_monoclinic_isotropic_atoms_factorise(case):
-    """A monoclinic cell (b unique): isotropic atoms by the factorised path (plane by
-    plane), the same values, derivatives and density as the line path, to round-off;
-    anisotropic atoms keep the line path."""
+@pytest.mark.parametrize("cellp", [(40.0, 50.0, 60.0, 90.0, 107.0, 90.0),
+                                   (45.0, 45.0, 60.0, 90.0, 90.0, 120.0)])
+def test_sheared_cells_factorise(case, cellp):
+    """A monoclinic cell (b unique) and a hexagonal one: isotropic atoms by the
+    factorised path (the cross term per plane or per row), the same values, derivatives
+    and density as the line path, to round-off; anisotropic atoms keep the line path."""
     st, atoms, refl = case("1aba")
-    cell = gemmi.UnitCell(40.0, 50.0, 60.0, 90.0, 107.0, 90.0)
+    cell = gemmi.UnitCell(*cellp)
     model = random_aniso(atoms, np.arange(0, len(atoms), 4), seed=6)
     xyz = _moved(atoms, np.array([20.0, 25.0, 30.0]))
     shape = (60, 72, 90)
