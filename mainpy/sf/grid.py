@@ -19,7 +19,8 @@ U_TO_B = 8 * math.pi ** 2
 
 def cell_matrices(cell: gemmi.UnitCell) -> tuple[np.ndarray, np.ndarray]:
     """(orthogonalization O, fractionalization F) of a unit cell, with exact zeros for
-    right angles (cos 90 = 6e-17), so that orthogonal cells take the fast path."""
+    right angles (cos 90 = 6e-17), so that orthogonal, monoclinic and hexagonal cells
+    take the factorised path of isotropic atoms."""
     orth = np.array(cell.orth.mat, dtype=np.float64)
     frac = np.array(cell.frac.mat, dtype=np.float64)
     off = ~np.eye(3, dtype=bool)

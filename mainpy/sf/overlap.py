@@ -90,7 +90,8 @@ class AtomKernel:
 
     ``truncation``: "smooth" or "hard" (module docstring). ``h_cutoff``: the level of
     hydrogen atoms when it is not ``cutoff`` (see `XrayTarget`). ``general=True`` never
-    takes the orthogonal-cell fast path (for tests).
+    takes the factorised path of isotropic atoms (orthogonal, monoclinic and hexagonal
+    cells; for tests).
     """
 
     def __init__(self, element: np.ndarray, cell: gemmi.UnitCell,
