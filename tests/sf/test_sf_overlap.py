@@ -99,6 +99,8 @@ def test_sheared_cells_factorise(case, cellp):
     m = np.random.default_rng(8).normal(size=shape)
     fast = AtomKernel(atoms.element, cell)
     slow = AtomKernel(atoms.element, cell, general=True)
+    from mainpy.sf._kernels import _factorises
+    assert _factorises(fast.orth)          # the two paths differ here
     a = fast.overlap(m, xyz, atoms.b, atoms.occ, 2.0, aniso=model.aniso)
     b = slow.overlap(m, xyz, atoms.b, atoms.occ, 2.0, aniso=model.aniso)
     for x, y in ((a.value, b.value), (a.dxyz, b.dxyz), (a.db, b.db), (a.docc, b.docc),
