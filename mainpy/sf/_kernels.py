@@ -376,9 +376,12 @@ def _one_atom_general(grid, orth, fx, amp, A, G, ext, cut, sub, mode, occ, acc, 
     # constant factors per Gaussian: along the row, across rows, and the cross term
     eau = np.empty(5)
     eav = np.empty(5)
-    cuu = np.empty(5)
-    cvv = np.empty(5)
-    cuv = np.empty(5)
+    # exp(-2 x'A_k y) of the grid steps (x, y) = (eu, eu), (ev, ev), (ew, ew), (eu, ev),
+    # (eu, ew), (ev, ew): along rows and across them here, the plane steps below
+    cst = np.empty((6, 5))
+    cuu = cst[0]
+    cvv = cst[1]
+    cuv = cst[3]
     for k in range(5):
         eau[k] = _qf(A, k, ux, uy, uz, ux, uy, uz)
         eav[k] = _qf(A, k, vx, vy, vz, vx, vy, vz)
@@ -392,14 +395,10 @@ def _one_atom_general(grid, orth, fx, amp, A, G, ext, cut, sub, mode, occ, acc, 
     wx = orth[0, 0] / n0
     wy = orth[1, 0] / n0
     wz = orth[2, 0] / n0
-    cst = np.empty((6, 5))
     eaw = np.empty(5)
     for k in range(5):
         eaw[k] = _qf(A, k, wx, wy, wz, wx, wy, wz)
-        cst[0, k] = cuu[k]
-        cst[1, k] = cvv[k]
         cst[2, k] = math.exp(-2.0 * eaw[k])
-        cst[3, k] = cuv[k]
         cst[4, k] = math.exp(-2.0 * _qf(A, k, ux, uy, uz, wx, wy, wz))
         cst[5, k] = math.exp(-2.0 * _qf(A, k, vx, vy, vz, wx, wy, wz))
     seeded = False       # st holds the seed of plane si0 at row sj, column sm
