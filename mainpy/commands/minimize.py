@@ -107,9 +107,9 @@ _CLAUSES = (
                help="the decay law as a value (for a macro variable)")),
         repeat=0, help="re-phasing every n steps, its macro, kicks"),
     Clause("converge", (Real("r"),),
-           help="end at a RE_PHASE when neither R-work nor R-free improved by r over the "
-                "last 3 re-phasings, counted from the last time ADJUST cut the data weight "
-                "below half (STEP is then the most the run may take)"),
+           help="end at a RE_PHASE when R-free (R-work without a test set) improved by "
+                "less than r over the last 3 re-phasings, counted from the last time ADJUST "
+                "cut the data weight below half (STEP is then the most the run may take)"),
     Clause("gain_r-value", (Real("g"),),
            help="stop at a RE_PHASE when R-work improved by less than g (g >= 1: never)"),
     Clause("adjust", sub=(Clause("bond", (Real("r"),),
