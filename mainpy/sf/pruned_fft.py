@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mainpy.sf.grid import index_limits
+from mainpy.sf.grid import images
 
 
 class PrunedFFT:
@@ -35,7 +35,8 @@ class PrunedFFT:
     def __init__(self, shape, hkl: np.ndarray, rot: np.ndarray, tran: np.ndarray):
         n0, n1, n2 = (int(x) for x in shape)
         hkl = np.ascontiguousarray(np.asarray(hkl, dtype=np.int64).reshape(-1, 3))
-        m0, m1, m2 = (int(x) for x in index_limits(hkl, rot))
+        k = images(hkl, rot)
+        m0, m1, m2 = (int(x) for x in np.abs(k).max(axis=(0, 1))) if len(hkl) else (0, 0, 0)
         if 2 * m0 >= n0 or 2 * m1 >= n1 or 2 * m2 >= n2:
             raise ValueError(
                 f"a grid of {n0} x {n1} x {n2} points cannot hold Miller indices up to "
@@ -46,21 +47,21 @@ class PrunedFFT:
         self.m = (m0, m1, m2)
         self.box = (2 * m0 + 1, 2 * m1 + 1, m2 + 1)
         self.nref = len(hkl)
-        self.ipos, self.ineg, self.shift = self._indices(hkl, rot, tran)
+        self.ipos, self.ineg, self.shift = self._indices(hkl, k, tran)
         self._buffers = {}
 
-    def _indices(self, hkl, rot, tran):
+    def _indices(self, hkl, k, tran):
         """(ipos, ineg, shift), each (n reflections, n ops): flat box indices of k = h R
-        (where k2 >= 0) and of -k (where k2 <= 0), -1 where not used; exp(2 pi i h.t)."""
+        (`images`; where k2 >= 0) and of -k (where k2 <= 0), -1 where not used;
+        exp(2 pi i h.t)."""
         b0, b1, b2 = self.box
-        k = np.einsum("ni,oij->noj", hkl, rot)
 
         def flat(k):
             return ((k[..., 0] % b0) * b1 + (k[..., 1] % b1)) * b2 + k[..., 2]
 
         ipos = np.where(k[..., 2] >= 0, flat(k), -1)
         ineg = np.where(k[..., 2] <= 0, flat(-k), -1)
-        shift = np.exp(2j * np.pi * np.einsum("ni,oi->no", hkl, tran))
+        shift = np.exp(2j * np.pi * (hkl @ np.asarray(tran, np.float64).T))
         return (np.ascontiguousarray(ipos, np.int64), np.ascontiguousarray(ineg, np.int64),
                 np.ascontiguousarray(shift))
 

@@ -6,7 +6,7 @@ import pytest
 from sf_helpers import complex_r, sample
 
 from mainpy.sf.engine import StructureFactorEngine
-from mainpy.sf.grid import U_TO_B, effective_b, grid_size, index_limits, symmetry_ops
+from mainpy.sf.grid import U_TO_B, effective_b, grid_size, images, index_limits, symmetry_ops
 from mainpy.sf.pruned_fft import PrunedFFT
 from mainpy.sf.reference import fcalc_direct
 
@@ -26,6 +26,23 @@ def test_grid_holds_the_indices():
     with pytest.raises(ValueError, match="cannot hold Miller indices"):
         PrunedFFT(coarse, hkl, rot, tran)
     PrunedFFT(size, hkl, rot, tran)
+
+
+@pytest.mark.parametrize("sg", ["P 61", "F 2 3", "C 1 2 1"])
+def test_images_are_the_integer_products(sg):
+    """h R of every index and operation by the float product equals the integer one
+    (indices to 1 A in a large cell, every operation of the group)."""
+    cell = gemmi.UnitCell(120, 120, 150, 90, 90, 120) if sg == "P 61" \
+        else gemmi.UnitCell(150, 150, 150, 90, 90, 90) if sg == "F 2 3" \
+        else gemmi.UnitCell(338, 48, 89, 90, 104.6, 90)
+    group = gemmi.SpaceGroup(sg)
+    hkl = gemmi.make_miller_array(cell, group, 1.0, 200.0).astype(np.int64)
+    rot, _ = symmetry_ops(group)
+    want = np.einsum("ni,oij->noj", hkl, rot.astype(np.int64))
+    got = images(hkl, rot)
+    assert got.dtype == np.int64 and got.shape == want.shape
+    assert np.array_equal(got, want)
+    assert np.array_equal(index_limits(hkl, rot), np.abs(want).max(axis=(0, 1)))
 
 
 def test_coarse_rate_still_works(case):
