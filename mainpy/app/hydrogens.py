@@ -51,6 +51,7 @@ def add(session, mask=None) -> str:
     from mainpy.model.atoms import from_structure
     from mainpy.model.model import Model
     from mainpy.refine.riding import H_B_FACTOR
+    from mainpy.restraints import stretched_links
     model = session.need_model()
     lib = load_library(session)
     old = model.synced_structure()
@@ -69,9 +70,18 @@ def add(session, mask=None) -> str:
     st.setup_entities()
     log = io.StringIO()
     try:
-        gemmi.prepare_topology(st, lib.monlib, model_index=0,
-                               h_change=gemmi.HydrogenChange.ReAddButWater,
-                               reorder=True, warnings=log, ignore_unknown_links=True)
+        topo = gemmi.prepare_topology(st, lib.monlib, model_index=0,
+                                      h_change=gemmi.HydrogenChange.ReAddButWater,
+                                      reorder=True, warnings=log, ignore_unknown_links=True)
+        # stretched peptide links: the hydrogens of a linked N, not of an N-terminus
+        bridged = stretched_links.bridge(st, lib.monlib, topo)
+        if bridged:
+            del topo
+            gemmi.prepare_topology(st, lib.monlib, model_index=0,
+                                   h_change=gemmi.HydrogenChange.ReAddButWater,
+                                   reorder=True, warnings=io.StringIO(),
+                                   ignore_unknown_links=True)
+            stretched_links.remove(st, len(bridged))
     except (RuntimeError, ValueError) as exc:
         raise ScienceError(f"cannot add hydrogens: {exc}") from None
     added = 0

@@ -2,7 +2,8 @@
 
 gemmi builds the topology (`prepare_topology`: monomers, peptide links trans/cis,
 disulfides and other links given in the file, modifications, altlocs conformer by
-conformer). It is converted once into numpy arrays whose atom indices are rows of
+conformer; consecutive residues whose link gemmi's 2 A heuristic drops in a distorted
+model are linked all the same, `stretched_links`). It is converted once into numpy arrays whose atom indices are rows of
 `mainpy.model.atoms.Atoms` (gemmi iteration order of model 0). Hydrogens are neither added
 nor removed: the model's atoms are used as they are.
 
@@ -29,7 +30,7 @@ import gemmi
 import numpy as np
 
 from mainpy.errors import InputError
-from mainpy.restraints import from_coordinates
+from mainpy.restraints import from_coordinates, stretched_links
 from mainpy.restraints.monlib import MonomerLibrary, missing_message
 
 #: Refmac's fallback esd of a chiral volume (A^3) when it cannot be propagated
@@ -184,6 +185,13 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
         topo = gemmi.prepare_topology(st, monlib, model_index=0,
                                       h_change=gemmi.HydrogenChange.NoChange,
                                       reorder=False, warnings=log, ignore_unknown_links=True)
+        stretched = stretched_links.bridge(st, monlib, topo)
+        if stretched:       # the pairs gemmi left as gaps linked: the topology again
+            log = io.StringIO()
+            topo = gemmi.prepare_topology(st, monlib, model_index=0,
+                                          h_change=gemmi.HydrogenChange.NoChange,
+                                          reorder=False, warnings=log,
+                                          ignore_unknown_links=True)
     except (RuntimeError, ValueError) as exc:
         raise InputError(f"cannot build the restraint topology: {exc}") from exc
 
@@ -273,6 +281,8 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
     vdw, ion, hb, metal = _atom_types(structure, chem_type, monlib.ener_lib.atoms)
 
     messages = list(contact_messages)
+    if stretched:
+        messages.append(stretched_links.message(stretched))
     if missing:
         messages.append(missing_message(missing))
     warn = log.getvalue().strip()
