@@ -3,9 +3,10 @@
 gemmi builds the topology (`prepare_topology`: monomers, peptide links trans/cis,
 disulfides and other links given in the file, modifications, altlocs conformer by
 conformer; consecutive residues whose link gemmi's 2 A heuristic drops in a distorted
-model are linked all the same, `stretched_links`). It is converted once into numpy arrays whose atom indices are rows of
-`mainpy.model.atoms.Atoms` (gemmi iteration order of model 0). Hydrogens are neither added
-nor removed: the model's atoms are used as they are.
+model are linked all the same, `stretched_links`). It is converted once into numpy
+arrays whose atom indices are rows of `mainpy.model.atoms.Atoms` (gemmi iteration order
+of model 0). Hydrogens are neither added nor removed: the model's atoms are used as
+they are.
 
 Which restraints are kept follows Refmac/servalcat defaults: every bond, angle, chirality
 and plane with esd > 0; torsions only for peptide chi angles, sp2-sp2 torsions, torsions
