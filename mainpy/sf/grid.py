@@ -40,11 +40,12 @@ def symmetry_ops(spacegroup: gemmi.SpaceGroup) -> tuple[np.ndarray, np.ndarray]:
 
 def index_limits(hkl: np.ndarray, rot: np.ndarray) -> np.ndarray:
     """max |(h R)_i| over the indices and operations, per axis."""
-    hkl = np.asarray(hkl, dtype=np.int64).reshape(-1, 3)
-    if not len(hkl):
-        return np.zeros(3, np.int64)
-    k = images(hkl, rot)
-    return np.abs(k).max(axis=(0, 1))
+    return image_limits(images(hkl, rot))
+
+
+def image_limits(k: np.ndarray) -> np.ndarray:
+    """max |k_i| per axis over images k (n, ops, 3) from `images` (zeros for none)."""
+    return np.abs(k).max(axis=(0, 1)) if k.size else np.zeros(3, np.int64)
 
 
 def images(hkl: np.ndarray, rot: np.ndarray) -> np.ndarray:

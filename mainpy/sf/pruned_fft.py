@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mainpy.sf.grid import images
+from mainpy.sf.grid import image_limits, images
 
 
 class PrunedFFT:
@@ -36,7 +36,7 @@ class PrunedFFT:
         n0, n1, n2 = (int(x) for x in shape)
         hkl = np.ascontiguousarray(np.asarray(hkl, dtype=np.int64).reshape(-1, 3))
         k = images(hkl, rot)
-        m0, m1, m2 = (int(x) for x in np.abs(k).max(axis=(0, 1))) if len(hkl) else (0, 0, 0)
+        m0, m1, m2 = (int(x) for x in image_limits(k))
         if 2 * m0 >= n0 or 2 * m1 >= n1 or 2 * m2 >= n2:
             raise ValueError(
                 f"a grid of {n0} x {n1} x {n2} points cannot hold Miller indices up to "
