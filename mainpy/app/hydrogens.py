@@ -39,6 +39,36 @@ def _key(ch, res, at) -> tuple:
     return (ch.name, res.seqid.num, res.seqid.icode, res.name, at.name, at.altloc)
 
 
+def _parent(res, h):
+    """The heavy atom of ``res`` nearest to hydrogen ``h`` (its conformer or none)."""
+    best, dist = None, 1.4
+    for a in res:
+        if a.is_hydrogen() or (a.altloc != "\0" and h.altloc != "\0" and a.altloc != h.altloc):
+            continue
+        d = a.pos.dist(h.pos)
+        if d < dist:
+            best, dist = a, d
+    return best
+
+
+def _on_metal_ligand(ch, res, h, ligands) -> bool:
+    """Whether a new hydrogen sits on an atom that coordinates a metal ion and loses its
+    proton to it (His N, Cys S, ...: `from_coordinates.deprotonated_by_metal`)."""
+    if not ligands:
+        return False
+    from mainpy.restraints.from_coordinates import deprotonated_by_metal
+    parent = _parent(res, h)
+    if parent is None:
+        return False
+    ion = ligands.get((ch.name, str(res.seqid), parent.name, parent.altloc))
+    return ion is not None and deprotonated_by_metal(parent, ion)
+
+
+def _listed(names, most: int = 4) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
 def add(session, mask=None) -> str:
     """Hydrogens at their ideal places (the monomer library's X-H distances to the
     electron cloud, as X-ray refinement wants) on every residue with a dictionary but
@@ -51,7 +81,7 @@ def add(session, mask=None) -> str:
     from mainpy.model.atoms import from_structure
     from mainpy.model.model import Model
     from mainpy.refine.riding import H_B_FACTOR
-    from mainpy.restraints import stretched_links
+    from mainpy.restraints import from_coordinates, stretched_links
     model = session.need_model()
     lib = load_library(session)
     old = model.synced_structure()
@@ -84,7 +114,8 @@ def add(session, mask=None) -> str:
             stretched_links.remove(st, len(bridged))
     except (RuntimeError, ValueError) as exc:
         raise ScienceError(f"cannot add hydrogens: {exc}") from None
-    added = 0
+    ligands = from_coordinates.metal_ligands(st)
+    added, on_metal = 0, []
     for ch in st[0]:
         for res in ch:
             rkey = (ch.name, res.seqid.num, res.seqid.icode.strip())
@@ -96,6 +127,9 @@ def add(session, mask=None) -> str:
                 if was is not None:
                     at.pos, at.b_iso, at.occ, at.aniso = was
                 elif chosen is not None and rkey not in chosen:
+                    del res[k]
+                elif _on_metal_ligand(ch, res, at, ligands):
+                    on_metal.append(f"{ch.name}/{res.name} {res.seqid}/{at.name}")
                     del res[k]
                 else:
                     at.b_iso *= H_B_FACTOR
@@ -114,6 +148,9 @@ def add(session, mask=None) -> str:
         out += f"; {kept} present kept"
     if gone > 0:
         out += f"; {gone} present hydrogens the dictionaries do not name were removed"
+    if on_metal:
+        out += (f"; {len(on_metal)} left off where their parent atom coordinates a metal "
+                f"ion ({_listed(on_metal)})")
     return out + ("\n" + again if again else "")
 
 

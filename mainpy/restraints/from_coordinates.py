@@ -585,6 +585,44 @@ def contact_bonds(st: gemmi.Structure, generated, bonded) -> list:
     return list(found.values())
 
 
+#: ions whose hydroxyl ligands (Ser, Thr, Tyr OH, ...) keep their hydrogen: alkali and
+#: alkaline-earth metals take the oxygen's lone pair; the others bind the ligand's anion
+HARD_IONS = {"Li", "Na", "K", "Rb", "Cs", "Be", "Mg", "Ca", "Sr", "Ba"}
+
+
+def metal_ligands(st: gemmi.Structure) -> dict:
+    """The N, O, S, ... atoms of model 0 within covalent distance of a metal ion (a
+    one-atom residue; symmetry images included), as {(chain, seqid, atom name, altloc):
+    the ion's element symbol}: the atoms that coordinate it."""
+    model = st[0]
+    ns = gemmi.NeighborSearch(model, st.cell, 5.0).populate(include_h=False)
+    out = {}
+    for ch in model:
+        for res in ch:
+            if not is_ion(res):
+                continue
+            for ion in res:
+                for mark in ns.find_neighbors(ion, min_dist=0.1, max_dist=3.5):
+                    cra = mark.to_cra(model)
+                    b = cra.atom
+                    if b.element.name not in DONORS or is_ion(cra.residue):
+                        continue
+                    if ion.altloc != "\0" and b.altloc != "\0" and ion.altloc != b.altloc:
+                        continue
+                    cut = ion.element.covalent_r + b.element.covalent_r + COVALENT_TOLERANCE
+                    if st.cell.find_nearest_pbc_image(ion.pos, b.pos, mark.image_idx).dist() \
+                            < cut:
+                        out[(cra.chain.name, str(cra.residue.seqid), b.name, b.altloc)] = \
+                            ion.element.name
+    return out
+
+
+def deprotonated_by_metal(parent: gemmi.Atom, ion: str) -> bool:
+    """Whether a hydrogen on ``parent`` goes where ``parent`` coordinates a metal ion of
+    element ``ion``: His N, Cys S, ... always; a hydroxyl O not for the ions of HARD_IONS."""
+    return not (parent.element.name == "O" and ion in HARD_IONS)
+
+
 def contact_angles(bond: ContactBond, nbr: dict, xyz: np.ndarray) -> list:
     """(a, b, c, degrees) at both ends of a same-ASU contact bond, from the input."""
     out = []

@@ -116,3 +116,32 @@ def test_auto_adds_at_two_angstrom_or_better(name, adds, data, monlib_dir):
         n1 = len(s.atoms)
         s.run("hydrogen auto")
         assert len(s.atoms) == n1 and "hydrogens: kept (riding)" in s.out.getvalue()
+
+
+def test_no_hydrogen_on_metal_ligands(data, monlib_dir):
+    """2uui's Ni ions sit on His NE2 atoms (some through symmetry): HYDROGEN ADD leaves
+    off the HE2 on those four (gemmi's library adds it, 1.3 A from the Ni) and keeps HD1
+    on the same rings; no H comes within 2 A of a Ni in the crystal."""
+    s = Session(out=io.StringIO())
+    s.run(f"read mono {monlib_dir}; read coor file {data('xtal/2uui/2uui.pdb')}")
+    s.run("hydrogen add")
+    assert "4 left off where their parent atom coordinates a metal ion" in s.out.getvalue()
+    st = s.model.synced_structure()
+    ns = gemmi.NeighborSearch(st[0], st.cell, 5).populate()
+    close, rings = [], set()
+    for ch in st[0]:
+        for res in ch:
+            if res.name != "NI":
+                continue
+            for m in ns.find_atoms(res[0].pos, "\0", radius=2.5):
+                cra = m.to_cra(st[0])
+                d = st.cell.find_nearest_pbc_image(res[0].pos, cra.atom.pos, m.image_idx).dist()
+                if cra.atom.is_hydrogen() and d < 2.0:
+                    close.append(str(cra))
+                if cra.atom.name == "NE2" and d < 2.5:
+                    rings.add(str(cra.residue.seqid))
+    assert close == []
+    assert rings == {"-4", "-2", "-1", "1"}
+    his = {str(r.seqid): {a.name for a in r} for ch in st[0] for r in ch if r.name == "HIS"}
+    assert all("HD1" in his[k] and "HE2" not in his[k] for k in rings)
+    assert sum("HE2" in v for v in his.values()) == len(his) - 4
