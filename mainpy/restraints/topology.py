@@ -286,9 +286,7 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
         messages.append(stretched_links.message(stretched))
     if missing:
         messages.append(missing_message(missing))
-    warn = log.getvalue().strip()
-    if warn:
-        messages.extend(line for line in warn.splitlines() if line.strip())
+    messages.extend(_gemmi_warnings(log.getvalue(), metal.any()))
 
     def arr(rows, cols, dtype=np.int64):
         return (np.array([r[:cols] for r in rows], dtype=dtype).reshape(-1, cols))
@@ -393,6 +391,25 @@ def _unique(rows: list, k: int, symmetric: bool = False) -> list:
             continue
         seen.add(key)
         out.append(r)
+    return out
+
+
+def _gemmi_warnings(text: str, metals: bool) -> list:
+    """gemmi's topology warnings as lines of ours: without its "Warning: " prefix, and
+    without the links to metal ions the library has no entry for when the metal bonds
+    hold those sites (the line on metal ions says so)."""
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.lower().startswith("warning:"):
+            line = line[len("warning:"):].strip()
+        if not line:
+            continue
+        if metals and line.startswith("link from the monomer library does not match") \
+                and any(gemmi.Element(x).is_metal for x in line.rsplit(":", 1)[-1].replace(
+                    "-", " ").split() if gemmi.Element(x).atomic_number):
+            continue
+        out.append(line)
     return out
 
 

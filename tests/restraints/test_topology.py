@@ -169,3 +169,17 @@ def test_library_search_order(monlib_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("MAINPY_MONLIB", str(tmp_path / "absent"))
     with pytest.raises(InputError, match="MAINPY_MONLIB"):
         load_monlib(["ALA"])
+
+
+def test_gemmi_warnings_as_ours():
+    """gemmi's topology warnings lose their "Warning: " prefix (the session adds its own);
+    a library link that does not match a metal site is dropped where the metal bonds
+    hold it, kept otherwise and for other residues."""
+    from mainpy.restraints.topology import _gemmi_warnings
+    text = ("Warning: link from the monomer library does not match: ZN-CYS\n"
+            "Warning: link from the monomer library does not match: LYS-GLU\n\n"
+            "Missing atom CB in ALA A 5\n")
+    assert _gemmi_warnings(text, metals=True) == [
+        "link from the monomer library does not match: LYS-GLU", "Missing atom CB in ALA A 5"]
+    assert _gemmi_warnings(text, metals=False)[0] == \
+        "link from the monomer library does not match: ZN-CYS"
