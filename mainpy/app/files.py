@@ -13,11 +13,25 @@ def read_model(session, path: str, fmt: str | None = None, append: bool = False)
         new = M.load(path, fmt)
     if session.reflections is not None:
         from mainpy.xtal.fmodel import check_compatible
-        check_compatible(new.cell, new.spacegroup, session.reflections, path)
+        diff = check_compatible(new.cell, new.spacegroup, session.reflections, path)
+        _say_cell_difference(session, diff, path, session.reflections.source)
     session.set_model(new)
     if not append:          # appended chains come without their file's TLS groups
         _read_tls(session, new.structure)
     return session.model
+
+
+#: relative difference of the model's and the data's cells worth a line (0.1 %)
+CELL_NOTE = 1e-3
+
+
+def _say_cell_difference(session, diff: float, model: str, data: str) -> None:
+    """One line when the cells differ (within what check_compatible accepts): which cell
+    the structure factors use."""
+    if diff > CELL_NOTE:
+        session.echo(f" the cell of {model} differs from that of {data} by up to "
+                     f"{100 * diff:.1f} %: structure factors use the data's cell, the "
+                     "model's Cartesian coordinates as they are")
 
 
 def _read_tls(session, st) -> None:
@@ -45,7 +59,8 @@ def read_data(session, path: str, fobs=None, sigma=None, iobs=None, free=None,
     if session.model is not None:
         from mainpy.xtal.fmodel import check_compatible
         m = session.model
-        check_compatible(m.cell, m.spacegroup, refl, m.path or "the model")
+        diff = check_compatible(m.cell, m.spacegroup, refl, m.path or "the model")
+        _say_cell_difference(session, diff, m.path or "the model", refl.source)
     if reso is not None:
         session.xtal["reso"] = (max(reso), min(reso))
     session.reflections = refl

@@ -19,8 +19,9 @@ from mainpy.xtal.solvent import MASK_STEP, SolventMask
 
 
 def check_compatible(cell: gemmi.UnitCell, spacegroup: gemmi.SpaceGroup, refl,
-                     model_source: str = "the model", cell_tol: float = 0.02) -> None:
-    """InputError unless model and data have the same space group and similar cells."""
+                     model_source: str = "the model", cell_tol: float = 0.02) -> float:
+    """InputError unless model and data have the same space group and similar cells;
+    returns the cells' largest relative difference (of a length, or of an angle)."""
     if spacegroup is None:
         raise InputError(f"{model_source} has no space group (CRYST1 record); add one that "
                          f"matches the data in {refl.source}")
@@ -35,6 +36,7 @@ def check_compatible(cell: gemmi.UnitCell, spacegroup: gemmi.SpaceGroup, refl,
             f"the cell of {model_source} ({', '.join(f'{x:g}' for x in a)}) differs from "
             f"the cell of {refl.source} ({', '.join(f'{x:g}' for x in b)}); use matching "
             "files")
+    return float(max((np.abs(a[:3] - b[:3]) / b[:3]).max(), (np.abs(a[3:] - b[3:]) / b[3:]).max()))
 
 
 def atoms_key(atoms, select=None) -> int:

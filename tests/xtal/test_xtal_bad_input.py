@@ -86,3 +86,23 @@ def test_model_and_data_in_different_space_groups(case, data):
     cell = gemmi.UnitCell(33.0, 47.8, 61.3, 90, 90, 90)
     with pytest.raises(InputError, match="cell"):
         check_compatible(cell, c.structure.find_spacegroup(), c.refl, "model.pdb")
+    # within the tolerance: accepted, the difference returned (0.4 % here) and said
+    near = gemmi.UnitCell(30.2 * 1.004, 47.8, 61.3, 90, 90, 90)
+    assert check_compatible(near, c.structure.find_spacegroup(), c.refl) == \
+        pytest.approx(0.004, rel=1e-6)
+    assert check_compatible(c.structure.cell, c.structure.find_spacegroup(), c.refl) == 0
+
+
+def test_cell_difference_said_on_reading(data, tmp_path):
+    import io
+
+    from mainpy.session import Session
+    st = gemmi.read_structure(str(data("xtal/1aba/1aba.pdb")))
+    st.cell = gemmi.UnitCell(30.2, 47.8 * 1.004, 61.3, 90, 90, 90)
+    st.write_pdb(str(tmp_path / "near.pdb"))
+    s = Session(out=io.StringIO())
+    s.run(f"read refl file {data('xtal/1aba/1aba.mtz')}; read coor file {tmp_path / 'near.pdb'}")
+    assert "differs from that of" in s.out.getvalue() and "by up to 0.4 %" in s.out.getvalue()
+    s.out = io.StringIO()
+    s.run(f"read coor file {data('xtal/1aba/1aba.pdb')}")
+    assert "differs" not in s.out.getvalue()
