@@ -158,12 +158,19 @@ def written_groups(session) -> list:
 
 
 def shift_t(session, du: float) -> None:
-    """Add du (A^2) to the diagonal of every group's T (an overall B moved into the atoms)."""
+    """Add du (A^2) to the diagonal of every group's T (an overall B moved into the
+    atoms), as far as T stays positive semidefinite: of a negative du, what T's smallest
+    eigenvalue cannot give stays with the residual B (the atoms' U are the same)."""
     import dataclasses
+
+    from mainpy.model.tls import sym_matrix
     out = []
     for g in session.tls:
         t = np.array(g.T, float)
-        t[:3] += du
+        take = du
+        if du < 0:
+            take = max(du, -max(float(np.linalg.eigvalsh(sym_matrix(t))[0]), 0.0))
+        t[:3] += take
         out.append(dataclasses.replace(g, T=t))
     session.tls = out
 

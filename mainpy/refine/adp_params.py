@@ -231,6 +231,7 @@ class TlsAdp:
             if self.ng else np.zeros((0, 6))
         # the residual is what the atom's B has beyond the TLS part (never below zero)
         self.b_res0 = np.clip(b_equivalent(u_atom) - b_equivalent(u_tls), 0.0, B_MAX)
+        self._settled = None      # the groups `state` made, for `settle`
         self.scale = np.array([self._scale(atoms.xyz[r], g.origin)
                                for g, r in zip(self.groups, self.rows)]).reshape(-1, TLS_PARAMS)
 
@@ -295,16 +296,38 @@ class TlsAdp:
         return lo, hi
 
     def settle(self, atoms):
-        """Between segments: the members' U made positive definite (the restraints' floor
-        holds them there within a segment; T or L alone need not be)."""
+        """Between segments: after `state`, the members' U made those of the groups' T and
+        L as `state` filtered them, each atom's B_eq kept by its residual B where it can
+        be (never below zero); then every member's U positive definite (the restraints'
+        floor holds them there within a segment)."""
+        if self._settled is not None and len(self.member):
+            u, b = atoms.aniso.copy(), atoms.b.copy()
+            for g, rows in zip(self._settled, self.rows):
+                now = u[rows].copy()
+                iso = ~(now != 0).any(axis=1)
+                now[iso, :3] = (b[rows][iso] / EIGHT_PI2)[:, None]
+                ug = self.tls.u_from_tls(atoms.xyz[rows], g.origin, g.T, g.L, g.S)
+                res = np.clip(b_equivalent(now) - b_equivalent(ug), 0.0, B_MAX)
+                ug[:, :3] += (res / EIGHT_PI2)[:, None]
+                u[rows] = ug
+                b[rows] = b_equivalent(ug)
+            atoms = atoms.replace(aniso=u, b=b)
+            self._settled = None
         return AtomAdp(atoms, self.member).settle(atoms) if len(self.member) else atoms
 
     def state(self, x) -> list:
-        """The groups with the T, L, S of the vector x (given to the owner too)."""
+        """The groups with the T, L, S of the vector x (given to the owner too), T and L
+        made positive semidefinite (negative eigenvalues set to zero, as phenix's
+        eigenvalue filtering): the common anisotropy that a negative T stood for belongs
+        to the overall anisotropic scale, which takes it at the next re-phasing. `settle`
+        then makes the atoms' U those of these groups."""
         import dataclasses
         p, _ = self._split(x)
-        new = [dataclasses.replace(g, T=T, L=L, S=S)
-               for g, (T, L, S) in zip(self.groups, (self.tls.unpack(q) for q in p))]
+        new = []
+        for g, (T, L, S) in zip(self.groups, (self.tls.unpack(q) for q in p)):
+            T, L = self.tls.positive_semidefinite_fix(T, L)
+            new.append(dataclasses.replace(g, T=T, L=L, S=S))
+        self._settled = new
         if self.owner is None:
             return new
         groups = list(self.owner.groups)

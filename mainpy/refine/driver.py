@@ -410,9 +410,9 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
             reason, message = s.reason, s.message
         if opt is not None:
             scale = opt.h0
-        current = pk.settle(best["atoms"])
-        if "x" in best:
+        if "x" in best:       # (before settle: a TLS model's settle uses it)
             result.adp_state = pk.adp_state(best["x"]) or result.adp_state
+        current = pk.settle(best["atoms"])
         step += count["n"]
         if reason in ("stopped", "nan"):
             result.reason, result.message = reason, message

@@ -45,6 +45,9 @@ def test_tls_groups_defined_refined_written_and_read_back(data, monlib_dir, tmp_
     an = (s.atoms.aniso != 0).any(axis=1)
     assert an[~water].all() and not an[water].any()       # waters keep their own B
     assert all(np.any(g.T) for g in s.tls)                # the tensors refined
+    # T and L positive semidefinite (their negative eigenvalues filtered, as phenix)
+    from mainpy.model.tls import amplitudes
+    assert all(amplitudes(g.T, g.L).positive_semidefinite for g in s.tls)
     # the atoms carry U = U_TLS + B_res / 8 pi^2: nowhere less than U_TLS's B_eq
     from mainpy.model.tls import u_from_tls
     g = s.tls[0]
