@@ -83,7 +83,7 @@ def add(session, mask=None) -> str:
     from mainpy.refine.riding import H_B_FACTOR
     from mainpy.restraints import from_coordinates, stretched_links
     model = session.need_model()
-    lib = load_library(session)
+    lib = session.library = load_library(session)     # kept: DEFINE reads it again
     old = model.synced_structure()
     keep = {}
     for ch in old[0]:
