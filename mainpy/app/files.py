@@ -112,8 +112,8 @@ def refinement_stats(session):
         stats.r_work = float(rw)
         stats.r_free = float(rf) if stats.n_free else None
     if session.restraints is not None:
-        from mainpy.restraints import validation
-        summ = validation.summary(atoms.xyz, session.restraints)
+        from mainpy.app.refinement import geometry_summary
+        summ = geometry_summary(session, atoms)
         stats.rmsd_bond, stats.n_bond = summ["bond"]["rmsd"], summ["bond"]["count"]
         stats.rmsd_angle, stats.n_angle = summ["angle"]["rmsd"], summ["angle"]["count"]
     return stats

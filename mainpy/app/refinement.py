@@ -111,14 +111,28 @@ class RunReport:
 
 
 def bond_rmsd(session, atoms) -> float | None:
-    """rmsd of the bond lengths from their ideal values (None without restraints)."""
+    """rmsd of the bond lengths from their ideal values, bonds to hydrogens left out as
+    in every figure of geometry (`validation.summary`): the weighting's target means
+    the same with riding H or without (None without restraints or such bonds)."""
     r = session.restraints
     if r is None or len(r.bond_ideal) == 0:
         return None
     import numpy as np
 
-    from mainpy.restraints.validation import bond_values
-    return float(np.sqrt(np.mean((bond_values(atoms.xyz, r) - r.bond_ideal) ** 2)))
+    from mainpy.refine.riding import is_hydrogen
+    from mainpy.restraints.validation import bond_values, left_out
+    keep = ~left_out(r.bond_idx, is_hydrogen(atoms))
+    if not keep.any():
+        return None
+    d = bond_values(atoms.xyz, r)[keep] - r.bond_ideal[keep]
+    return float(np.sqrt(np.mean(d ** 2)))
+
+
+def geometry_summary(session, atoms) -> dict:
+    """`validation.summary` of the session's restraints at ``atoms``, hydrogens left out."""
+    from mainpy.refine.riding import is_hydrogen
+    from mainpy.restraints import validation
+    return validation.summary(atoms.xyz, session.restraints, leave_out=is_hydrogen(atoms))
 
 
 def report_figures(session, atoms) -> dict:
@@ -131,7 +145,7 @@ def report_figures(session, atoms) -> dict:
         out["R-work"], out["R-free"] = need_fmodel(session).r_factors()
     if session.restraints is not None:
         from mainpy.restraints import validation
-        summ = validation.summary(atoms.xyz, session.restraints)
+        summ = geometry_summary(session, atoms)
         out["rmsd bonds"] = summ["bond"]["rmsd"]
         out["rmsd angles"] = summ["angle"]["rmsd"]
         out["chirals inverted"] = len(validation.chirality_inverted(atoms.xyz, session.restraints))

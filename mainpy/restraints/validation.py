@@ -95,6 +95,14 @@ def chirality_inverted(xyz, r) -> np.ndarray:
     return np.flatnonzero((r.chir_sign != 0) & (np.sign(vol) != r.chir_sign))
 
 
+def left_out(idx, leave_out) -> np.ndarray:
+    """Boolean per restraint (rows of atom indices ``idx``, (n, k) or (n,)): whether one
+    of its atoms is marked in ``leave_out``."""
+    idx = np.asarray(idx)
+    marked = np.asarray(leave_out, bool)[idx]
+    return marked.reshape(len(idx), -1).any(axis=1)
+
+
 def deviations(xyz, r) -> dict:
     """For each kind: (atom index rows, value, ideal, delta, esd)."""
     out = {}
@@ -112,10 +120,16 @@ def deviations(xyz, r) -> dict:
     return out
 
 
-def summary(xyz, r) -> dict:
-    """Per kind: count, rmsd of the deviation and rms Z (deviation / esd)."""
+def summary(xyz, r, leave_out=None) -> dict:
+    """Per kind: count, rmsd of the deviation and rms Z (deviation / esd), over the
+    restraints with no atom that ``leave_out`` (boolean per atom) marks: hydrogens, for
+    the figures the field reports (phenix, servalcat and wwPDB validation leave them out;
+    riding H sit at their ideal places and would dilute them)."""
     out = {}
-    for kind, (_, _, _, delta, esd) in deviations(xyz, r).items():
+    for kind, (idx, _, _, delta, esd) in deviations(xyz, r).items():
+        if leave_out is not None and len(delta):
+            keep = ~left_out(idx, leave_out)
+            delta, esd = delta[keep], esd[keep]
         n = len(delta)
         out[kind] = {"count": n,
                      "rmsd": float(np.sqrt(np.mean(delta ** 2))) if n else 0.0,

@@ -2,6 +2,7 @@
 written or not, and riding in a refinement (their bonds kept, B from the parents)."""
 
 import io
+import re
 
 import gemmi
 import numpy as np
@@ -145,3 +146,30 @@ def test_no_hydrogen_on_metal_ligands(data, monlib_dir):
     his = {str(r.seqid): {a.name for a in r} for ch in st[0] for r in ch if r.name == "HIS"}
     assert all("HD1" in his[k] and "HE2" not in his[k] for k in rings)
     assert sum("HE2" in v for v in his.values()) == len(his) - 4
+
+
+def test_geometry_figures_leave_hydrogens_out(data, monlib_dir):
+    """rmsd bonds / angles with riding H are those of the heavy atoms, as gemmi's own
+    topology of the model without its H gives them (the ruler geom.py's way): riding H
+    at their ideal places would dilute the figures and the weighting's bond target."""
+    import math
+
+    from mainpy.app.refinement import bond_rmsd, report_figures
+    s = Session(out=io.StringIO())
+    s.run(f"read mono {monlib_dir}; read coor file {data('xtal/1aba/1aba.pdb')}")
+    s.run("hydrogen add; define bond angle dihe impr by topo; show geometry")
+    assert "restraints with hydrogens left out: 773 bonds" in s.out.getvalue()
+    st = s.model.synced_structure()
+    st.remove_hydrogens()
+    st.setup_entities()
+    lib = gemmi.read_monomer_lib(str(monlib_dir), st[0].get_all_residue_names(),
+                                 ignore_missing=True)
+    topo = gemmi.prepare_topology(st, lib, model_index=0, ignore_unknown_links=True,
+                                  h_change=gemmi.HydrogenChange.NoChange, reorder=False)
+    db = [b.calculate() - b.restr.value for b in topo.bonds if math.isfinite(b.restr.value)]
+    da = [math.degrees(a.calculate()) - a.restr.value for a in topo.angles]
+    f = report_figures(s, s.atoms)
+    assert f["rmsd bonds"] == pytest.approx(np.sqrt(np.mean(np.square(db))), rel=1e-3)
+    assert f["rmsd angles"] == pytest.approx(np.sqrt(np.mean(np.square(da))), rel=1e-3)
+    assert bond_rmsd(s, s.atoms) == pytest.approx(f["rmsd bonds"], rel=1e-9)
+    assert re.search(r"^ bond +759 ", s.out.getvalue(), re.M)
