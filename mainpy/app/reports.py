@@ -109,8 +109,9 @@ def geometry(session) -> tuple[list[str], dict]:
                    f"  {units.get(kind, '')}")
     n_all = validation.summary(atoms.xyz, session.restraints)["bond"]["count"]
     if n_all > summ["bond"]["count"]:
-        out.append(f" (restraints with hydrogens left out: {n_all - summ['bond']['count']} "
-                   "bonds and the angles, torsions, chiral volumes and plane atoms with them)")
+        out.append(f" (restraints of hydrogens and metal atoms left out: "
+                   f"{n_all - summ['bond']['count']} bonds and the angles, torsions, chiral "
+                   "volumes and plane atoms with them)")
     rama = validation.rama_summary(session.model.synced_structure())
     out.append(f" Ramachandran: {rama['count']} residues, favored {rama['favored_pct']:.1f}%, "
                f"allowed {rama['allowed_pct']:.1f}%, outliers {rama['outlier']} "

@@ -17,10 +17,11 @@ complete first (altloc A where there are conformers; hydrogens if the model has 
 
 Ideal values are the most complete instance's (an atom it lacks comes from the next
 instance that has it); in refinement each instance is restrained to its own input values
-(topology.build_restraints). The esds are those of restraints made for unknown ligands by
-gemmi and Refmac, bonds 0.02 A and angles 3 degrees, and of CCP4 planes, 0.02 A: as tight
-as a refined ligand's library restraints, loose enough for the data to correct a poor
-input. The group makes gemmi link a modified nucleotide (RNA; DNA without O2') or amino
+(topology.build_restraints). The esds: bonds 0.01 A, the tighter end of the library's
+(the input is a refined model's geometry; at 0.02 A, the esd gemmi and Refmac give
+unknown ligands, 1ehz's modified nucleotides stretched by up to 0.07 A under the
+shipped macro, at 0.01 A by 0.03), angles 3 degrees and CCP4's planes 0.02 A: loose
+enough for the data to correct a poor input. The group makes gemmi link a modified nucleotide (RNA; DNA without O2') or amino
 acid (peptide; P-peptide with its N in a ring, M-peptide for an N-methyl) to its
 neighbours like the standard ones. Energy types (for the vdW radii and H-bond roles of
 ener_lib) and a Kekule structure (for AceDRG) come from the same geometry.
@@ -44,7 +45,7 @@ COVALENT_TOLERANCE = 0.5
 PLANAR_DEVIATION = 0.05
 #: A^3, smallest |chiral volume| of a restrained centre (tetrahedral carbon: about 2.5)
 CHIRAL_MIN_VOLUME = 1.0
-BOND_ESD = 0.02
+BOND_ESD = 0.01
 ANGLE_ESD = 3.0
 PLANE_ESD = 0.02
 #: A, esd of a metal ion's bond to a coordinating atom (metal-ligand distances spread more)

@@ -158,7 +158,7 @@ def test_geometry_figures_leave_hydrogens_out(data, monlib_dir):
     s = Session(out=io.StringIO())
     s.run(f"read mono {monlib_dir}; read coor file {data('xtal/1aba/1aba.pdb')}")
     s.run("hydrogen add; define bond angle dihe impr by topo; show geometry")
-    assert "restraints with hydrogens left out: 773 bonds" in s.out.getvalue()
+    assert "restraints of hydrogens and metal atoms left out: 773 bonds" in s.out.getvalue()
     st = s.model.synced_structure()
     st.remove_hydrogens()
     st.setup_entities()
