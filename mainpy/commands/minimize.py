@@ -5,9 +5,9 @@ all atoms. The objective is the restraint energy plus, when switched on with ENE
 X-ray target and the density / difference-map targets, each times its ENER scale; the
 data terms are weighted against the restraints by MAIN's rule (ADJUST BOND r, default
 0.02 A): set at the start where the unscaled gradients balance, then re-adjusted so that
-the bond rmsd (bonds to hydrogens left out, as in every geometry figure) approaches r
-at every RE_PHASE (PHASE STEPS n), or every 100 steps when there is no re-phasing, by
-steps that shrink each time they overshoot
+the bond rmsd (bonds of hydrogens and metal atoms left out, as in every geometry
+figure) approaches r at every RE_PHASE (PHASE STEPS n), or every 100 steps when there
+is no re-phasing, by steps that shrink each time they overshoot
 (`mainpy.refine.weighting`). The run itself is `mainpy.app.refinement.RefinementRun`.
 """
 
@@ -114,7 +114,8 @@ _CLAUSES = (
     Clause("gain_r-value", (Real("g"),),
            help="stop at a RE_PHASE when R-work improved by less than g (g >= 1: never)"),
     Clause("adjust", sub=(Clause("bond", (Real("r"),),
-                                 help="data weight so that rmsd(bonds) approaches r A (bonds to H left out)"),
+                                 help="data weight so that rmsd(bonds) approaches r A "
+                                      "(bonds of H and metal atoms left out)"),
                           Clause("weight", (Real("w"),),
                                  help="a fixed data weight w, never re-adjusted")),
            help="MAIN's weighting (default: bond 0.02)"),

@@ -21,8 +21,9 @@ instance that has it); in refinement each instance is restrained to its own inpu
 (the input is a refined model's geometry; at 0.02 A, the esd gemmi and Refmac give
 unknown ligands, 1ehz's modified nucleotides stretched by up to 0.07 A under the
 shipped macro, at 0.01 A by 0.03), angles 3 degrees and CCP4's planes 0.02 A: loose
-enough for the data to correct a poor input. The group makes gemmi link a modified nucleotide (RNA; DNA without O2') or amino
-acid (peptide; P-peptide with its N in a ring, M-peptide for an N-methyl) to its
+enough for the data to correct a poor input. The group makes gemmi link a modified
+nucleotide (RNA; DNA without O2') or amino acid (peptide; P-peptide with its N in a
+ring, M-peptide for an N-methyl) to its
 neighbours like the standard ones. Energy types (for the vdW radii and H-bond roles of
 ener_lib) and a Kekule structure (for AceDRG) come from the same geometry.
 
