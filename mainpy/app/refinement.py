@@ -72,6 +72,7 @@ class RunSettings:
     gain: float | None = None            # GAIN_R-VALUE
     converge: float | None = None        # CONVERGE r: R-free gain over CONVERGE_CYCLES
     target_rmsd: float | None = None     # ADJUST BOND r (default 0.02)
+    angle_rmsz: float | None = None      # ADJUST ANGLE z: the angles' rms Z at most z
     fixed_weight: float | None = None    # ADJUST WEIGHT w: the data weight, kept fixed
     adp: str | None = None               # B-VALUES model: None (as the atoms are) or ADP_MODELS
 
@@ -86,6 +87,8 @@ class RunSettings:
                 raise MainpyError("PHASE KICK kicks atoms; it does not go with BY BODY")
         if self.fixed_weight is not None and self.fixed_weight <= 0:
             raise MainpyError(f"a data weight must be positive ({self.fixed_weight:g})")
+        if self.angle_rmsz is not None and self.angle_rmsz <= 0:
+            raise MainpyError(f"an angle rms Z limit must be positive ({self.angle_rmsz:g})")
         if self.phase_steps is not None and self.phase_steps < 1:
             raise MainpyError(f"PHASE STEPS needs at least 1 step ({self.phase_steps})")
         if self.adp is not None and self.adp not in ADP_MODELS:
@@ -241,7 +244,7 @@ class RefinementRun:
             rpart.target.iso_rows = self.adp.member_of >= 0   # restrained on B_eq
         target = settings.target_rmsd if settings.target_rmsd is not None \
             else DEFAULT_BOND_RMSD
-        self.weight = DataWeight(self.objective, target)
+        self.weight = DataWeight(self.objective, target, angle_max=settings.angle_rmsz)
         kept = session.data_weight
         if settings.fixed_weight is not None:
             self.weight.w = settings.fixed_weight
@@ -344,7 +347,7 @@ class RefinementRun:
         if self.s.adjusts_weight and (self.phase_steps or
                                       self._step - self._since_adjust >= READJUST_EVERY):
             self._since_adjust = self._step
-            adj = self.weight.readjust(bond_rmsd(session, atoms))
+            adj = self.weight.readjust(*self._geometry(atoms))
             if adj is not None:
                 session.echo(f"  step {self._step}: {adj.describe()}")
                 self._window.reweighted(adj.factor)
@@ -429,7 +432,7 @@ class RefinementRun:
             result.reason, result.message = "converged", self._converged
         session.model.atoms = result.atoms
         self._keep_tls()
-        adj = self.weight.readjust(bond_rmsd(session, result.atoms)) \
+        adj = self.weight.readjust(*self._geometry(result.atoms)) \
             if result.steps >= 10 and s.adjusts_weight else None
         if adj is not None:
             session.echo(f"  for the next run: {adj.describe()}")
@@ -449,6 +452,14 @@ class RefinementRun:
         session.keep_run(self.log)
         session.stop.ran(result)     # a stop stays set: the interpreter ends the macros
         return RunReport(result, before, after, self.history, self.log)
+
+    def _geometry(self, atoms) -> tuple:
+        """(bond rmsd, angles' rms Z or None) for the weighting: the angles only when
+        ADJUST ANGLE limits them."""
+        b = bond_rmsd(self.session, atoms)
+        if self.s.angle_rmsz is None or b is None:
+            return b, None
+        return b, geometry_summary(self.session, atoms)["angle"]["rmsz"]
 
     def _data_weight(self) -> float | None:
         """The data weight now (None when no data term is on)."""

@@ -77,6 +77,7 @@ def _minimize(session, args, all_atoms=False):
         adp=args.get("b_values") if isinstance(args.get("b_values"), str) else None,
         gain=args.get("gain_r_value"), converge=args.get("converge"),
         target_rmsd=adjust.get("bond") if adjust is not None else None,
+        angle_rmsz=adjust.get("angle") if adjust is not None else None,
         fixed_weight=adjust.get("weight") if adjust is not None else None))
 
 
@@ -116,6 +117,9 @@ _CLAUSES = (
     Clause("adjust", sub=(Clause("bond", (Real("r"),),
                                  help="data weight so that rmsd(bonds) approaches r A "
                                       "(bonds of H and metal atoms left out)"),
+                          Clause("angle", (Real("z"),),
+                                 help="and the angles' rms Z at most z: the weight follows "
+                                      "whichever of the two is further off"),
                           Clause("weight", (Real("w"),),
                                  help="a fixed data weight w, never re-adjusted")),
            help="MAIN's weighting (default: bond 0.02)"),

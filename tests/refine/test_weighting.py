@@ -60,3 +60,25 @@ def test_the_factor_is_clamped_on_target_it_stays_and_nothing_gives_none():
     assert weight.readjust(0.01).factor == 1.0 and weight.exponent == 2.0
     weight.readjust(0.02)
     assert weight.exponent == 1.0
+
+
+def test_an_angle_limit_takes_over_where_the_angles_are_further_off():
+    # ADJUST ANGLE 1.2: the bonds on target but the angles at rms Z 2.4 (twice the
+    # limit): the weight falls as the bond rule would for a bond rmsd twice its target
+    objective = Objective([Part("restraints", 1.0, None), Part("xray", 0.5, None)])
+    weight = DataWeight(objective, 0.01, start=1.0, angle_max=1.2)
+    adj = weight.readjust(0.01, angle_z=2.4)
+    assert adj.factor == pytest.approx(0.25) and weight.w == pytest.approx(0.25)
+    assert "angle rms Z 2.40, at most 1.2" in adj.describe()
+    # the bonds further off than the angles: the bond rule as without the limit
+    adj = weight.readjust(0.04, angle_z=1.2)
+    assert adj.angle_z is None and "bond rmsd 0.0400" in adj.describe()
+    # both on their targets: no change; without a limit the angles are not looked at
+    weight, _ = _weight(start=1.0)
+    assert weight.readjust(0.01, angle_z=5.0).factor == 1.0
+    # settling on the angles: the bond rmsd and the angles' rms Z both follow the weight
+    # (bonds 0.008 and rms Z 1.2 at w = 10): it ends where the angles hold
+    weight = DataWeight(objective, 0.01, start=40.0, angle_max=1.2)
+    for _ in range(14):
+        weight.readjust(0.0008 * weight.w, angle_z=0.12 * weight.w)
+    assert weight.w == pytest.approx(10.0, rel=0.01)
