@@ -75,9 +75,9 @@ class DataWeight:
     def readjust(self, rmsd: float | None, angle_z: float | None = None
                  ) -> Adjustment | None:
         """w <- w (target / rmsd)^e, clamped (e halved when the direction turns); None
-        when there is nothing to adjust. With a limit on the angles' rms Z (angle_max)
-        that ``angle_z`` exceeds by more than the bond rmsd its target, the angles take
-        the bonds' place: w <- w (angle_max / angle_z)^e."""
+        when there is nothing to adjust. With a limit on the angles' rms Z (angle_max),
+        where angle_z / angle_max is the larger of the two ratios (rmsd / target the
+        other), the angles take the bonds' place: w <- w (angle_max / angle_z)^e."""
         if rmsd is None or not self.data or rmsd <= 0:
             return None
         by_angle = (self.angle_max is not None and angle_z is not None
