@@ -3,7 +3,6 @@ their parents in refinement (HYDROGEN ADD | REMOVE | RIDING | FREE)."""
 
 from __future__ import annotations
 
-import io
 
 import numpy as np
 
@@ -98,20 +97,11 @@ def add(session, mask=None) -> str:
                   for i in np.flatnonzero(mask)}
     st = old.clone()
     st.setup_entities()
-    log = io.StringIO()
     try:
-        topo = gemmi.prepare_topology(st, lib.monlib, model_index=0,
-                                      h_change=gemmi.HydrogenChange.ReAddButWater,
-                                      reorder=True, warnings=log, ignore_unknown_links=True)
         # stretched peptide links: the hydrogens of a linked N, not of an N-terminus
-        bridged = stretched_links.bridge(st, lib.monlib, topo)
-        if bridged:
-            del topo
-            gemmi.prepare_topology(st, lib.monlib, model_index=0,
-                                   h_change=gemmi.HydrogenChange.ReAddButWater,
-                                   reorder=True, warnings=io.StringIO(),
-                                   ignore_unknown_links=True)
-            stretched_links.remove(st, len(bridged))
+        _, bridged, _ = stretched_links.prepare(
+            st, lib.monlib, h_change=gemmi.HydrogenChange.ReAddButWater, reorder=True)
+        stretched_links.remove(st, len(bridged))
     except (RuntimeError, ValueError) as exc:
         raise ScienceError(f"cannot add hydrogens: {exc}") from None
     ligands = from_coordinates.metal_ligands(st)

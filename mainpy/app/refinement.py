@@ -118,17 +118,29 @@ def bond_rmsd(session, atoms) -> float | None:
     figure (`figure_atoms_left_out`): the weighting's target means the same with riding H
     or without, and bonds held loosely to metal ions do not decide it (None without
     restraints or such bonds)."""
+    rms = figure_rms(session, atoms, "bond")
+    return None if rms is None else rms[0]
+
+
+def figure_rms(session, atoms, kind: str) -> tuple[float, float] | None:
+    """(rmsd, rms Z) of the bonds (``kind`` "bond") or angles ("angle") that the geometry
+    figures count, without computing the other kinds (None without restraints or such)."""
     r = session.restraints
-    if r is None or len(r.bond_ideal) == 0:
+    if r is None:
         return None
     import numpy as np
 
-    from mainpy.restraints.validation import bond_values, left_out
-    keep = ~left_out(r.bond_idx, figure_atoms_left_out(session, atoms))
+    from mainpy.restraints.validation import angle_values, bond_values, left_out
+    idx, values, ideal, esd = ((r.bond_idx, bond_values, r.bond_ideal, r.bond_esd)
+                               if kind == "bond" else
+                               (r.angle_idx, angle_values, r.angle_ideal, r.angle_esd))
+    if len(ideal) == 0:
+        return None
+    keep = ~left_out(idx, figure_atoms_left_out(session, atoms))
     if not keep.any():
         return None
-    d = bond_values(atoms.xyz, r)[keep] - r.bond_ideal[keep]
-    return float(np.sqrt(np.mean(d ** 2)))
+    d = values(atoms.xyz, r)[keep] - ideal[keep]
+    return float(np.sqrt(np.mean(d ** 2))), float(np.sqrt(np.mean((d / esd[keep]) ** 2)))
 
 
 def figure_atoms_left_out(session, atoms):
@@ -459,7 +471,8 @@ class RefinementRun:
         b = bond_rmsd(self.session, atoms)
         if self.s.angle_rmsz is None or b is None:
             return b, None
-        return b, geometry_summary(self.session, atoms)["angle"]["rmsz"]
+        angles = figure_rms(self.session, atoms, "angle")
+        return b, None if angles is None else angles[1]
 
     def _data_weight(self) -> float | None:
         """The data weight now (None when no data term is on)."""

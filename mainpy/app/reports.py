@@ -100,18 +100,19 @@ def geometry(session) -> tuple[list[str], dict]:
     from mainpy.restraints import validation
     need_energy(session)
     atoms = session.atoms
-    from mainpy.app.refinement import geometry_summary
+    from mainpy.app.refinement import figure_atoms_left_out, geometry_summary
     summ = geometry_summary(session, atoms)
     units = {"bond": "A", "angle": "deg", "torsion": "deg", "chiral": "A^3", "plane": "A"}
     out = [f" {'kind':<8} {'count':>7} {'rmsd':>9} {'rms Z':>7}"]
     for kind, row in summ.items():
         out.append(f" {kind:<8} {row['count']:7d} {row['rmsd']:9.4f} {row['rmsz']:7.3f}"
                    f"  {units.get(kind, '')}")
-    n_all = validation.summary(atoms.xyz, session.restraints)["bond"]["count"]
-    if n_all > summ["bond"]["count"]:
-        out.append(f" (restraints of hydrogens and metal atoms left out: "
-                   f"{n_all - summ['bond']['count']} bonds and the angles, torsions, chiral "
-                   "volumes and plane atoms with them)")
+    bond_idx = session.restraints.bond_idx
+    n_out = int(validation.left_out(bond_idx, figure_atoms_left_out(session, atoms)).sum()) \
+        if len(bond_idx) else 0
+    if n_out:
+        out.append(f" (restraints of hydrogens and metal atoms left out: {n_out} bonds and "
+                   "the angles, torsions, chiral volumes and plane atoms with them)")
     rama = validation.rama_summary(session.model.synced_structure())
     out.append(f" Ramachandran: {rama['count']} residues, favored {rama['favored_pct']:.1f}%, "
                f"allowed {rama['allowed_pct']:.1f}%, outliers {rama['outlier']} "

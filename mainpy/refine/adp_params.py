@@ -201,6 +201,15 @@ class GroupB:
         return atoms
 
 
+def _u_rows(atoms, rows) -> np.ndarray:
+    """(len(rows), 6) U of those atoms: the stored U, or B / 8 pi^2 on the diagonal of an
+    isotropic atom."""
+    u = atoms.aniso[rows].copy()
+    iso = ~(u != 0).any(axis=1)
+    u[iso, :3] = (atoms.b[rows][iso] / EIGHT_PI2)[:, None]
+    return u
+
+
 class TlsAdp:
     """TLS groups plus a residual isotropic B per member atom; the atoms carry the sum as
     anisotropic U = U_TLS(r) + B_res / (8 pi^2) I. U depends on the coordinates too, so
@@ -223,9 +232,7 @@ class TlsAdp:
         self.member = np.concatenate(self.rows) if self.rows else np.zeros(0, int)
         self.ng = len(self.groups)
         self.n = TLS_PARAMS * self.ng + len(self.member)
-        u_atom = atoms.aniso[self.member].copy()
-        iso = ~(u_atom != 0).any(axis=1)
-        u_atom[iso, :3] = (atoms.b[self.member][iso] / EIGHT_PI2)[:, None]
+        u_atom = _u_rows(atoms, self.member)
         u_tls = np.concatenate([tls.u_from_tls(atoms.xyz[r], g.origin, g.T, g.L, g.S)
                                 for g, r in zip(self.groups, self.rows)]) \
             if self.ng else np.zeros((0, 6))
@@ -303,11 +310,9 @@ class TlsAdp:
         if self._settled is not None and len(self.member):
             u, b = atoms.aniso.copy(), atoms.b.copy()
             for g, rows in zip(self._settled, self.rows):
-                now = u[rows].copy()
-                iso = ~(now != 0).any(axis=1)
-                now[iso, :3] = (b[rows][iso] / EIGHT_PI2)[:, None]
                 ug = self.tls.u_from_tls(atoms.xyz[rows], g.origin, g.T, g.L, g.S)
-                res = np.clip(b_equivalent(now) - b_equivalent(ug), 0.0, B_MAX)
+                res = np.clip(b_equivalent(_u_rows(atoms, rows)) - b_equivalent(ug),
+                              0.0, B_MAX)
                 ug[:, :3] += (res / EIGHT_PI2)[:, None]
                 u[rows] = ug
                 b[rows] = b_equivalent(ug)

@@ -533,6 +533,19 @@ def _canonical(i: int, j: int, op) -> tuple:
     return i, j, op, key
 
 
+def _same_conformer(a: gemmi.Atom, b: gemmi.Atom) -> bool:
+    """Whether two atoms can be bonded: one without altloc, or both of the same one."""
+    return a.altloc == "\0" or b.altloc == "\0" or a.altloc == b.altloc
+
+
+def _covalent_image(st: gemmi.Structure, a: gemmi.Atom, b: gemmi.Atom, mark):
+    """The nearest image of b (a NeighborSearch mark near a) when it is within covalent
+    distance of a (the sum of their radii + COVALENT_TOLERANCE), else None."""
+    im = st.cell.find_nearest_pbc_image(a.pos, b.pos, mark.image_idx)
+    cut = a.element.covalent_r + b.element.covalent_r + COVALENT_TOLERANCE
+    return im if im.dist() < cut else None
+
+
 def contact_bonds(st: gemmi.Structure, generated, bonded) -> list:
     """Covalent bonds no dictionary or link covers, found by distance in model 0 of `st`
     (a clone whose Atom.fraction holds row + 1), symmetry images included:
@@ -560,7 +573,7 @@ def contact_bonds(st: gemmi.Structure, generated, bonded) -> list:
                     b = cra.atom
                     if b.is_hydrogen():
                         continue
-                    if a.altloc != "\0" and b.altloc != "\0" and a.altloc != b.altloc:
+                    if not _same_conformer(a, b):
                         continue
                     partner_ion = is_ion(cra.residue)
                     if ion or partner_ion:
@@ -570,11 +583,10 @@ def contact_bonds(st: gemmi.Structure, generated, bonded) -> list:
                             continue
                     elif b.element.is_metal:
                         continue
-                    cut = a.element.covalent_r + b.element.covalent_r + COVALENT_TOLERANCE
-                    im = st.cell.find_nearest_pbc_image(a.pos, b.pos, mark.image_idx)
-                    d = im.dist()
-                    if d >= cut:
+                    im = _covalent_image(st, a, b, mark)
+                    if im is None:
                         continue
+                    d = im.dist()
                     j = _row(b)
                     same = im.sym_idx == 0 and tuple(im.pbc_shift) == (0, 0, 0)
                     if same and (cra.residue.seqid == res.seqid and cra.chain.name == ch.name
@@ -607,13 +619,10 @@ def metal_ligands(st: gemmi.Structure) -> dict:
                 for mark in ns.find_neighbors(ion, min_dist=0.1, max_dist=3.5):
                     cra = mark.to_cra(model)
                     b = cra.atom
-                    if b.element.name not in DONORS or is_ion(cra.residue):
+                    if b.element.name not in DONORS or is_ion(cra.residue) \
+                            or not _same_conformer(ion, b):
                         continue
-                    if ion.altloc != "\0" and b.altloc != "\0" and ion.altloc != b.altloc:
-                        continue
-                    cut = ion.element.covalent_r + b.element.covalent_r + COVALENT_TOLERANCE
-                    if st.cell.find_nearest_pbc_image(ion.pos, b.pos, mark.image_idx).dist() \
-                            < cut:
+                    if _covalent_image(st, ion, b, mark) is not None:
                         out[(cra.chain.name, str(cra.residue.seqid), b.name, b.altloc)] = \
                             ion.element.name
     return out

@@ -17,6 +17,7 @@ missing, the numbering jumps, or the atoms farther apart) stay breaks.
 
 from __future__ import annotations
 
+import io
 import math
 
 import gemmi
@@ -96,6 +97,24 @@ def bridge(st: gemmi.Structure, monlib: gemmi.MonLib, topo,
         said.append(f"{chain}{a.seqid.num}{a.seqid.icode.strip()}-"
                     f"{b.seqid.num}{b.seqid.icode.strip()} {d:.2f} A")
     return said
+
+
+def prepare(st: gemmi.Structure, monlib: gemmi.MonLib, **kwargs) -> tuple:
+    """gemmi.prepare_topology(st, monlib, model_index=0, ignore_unknown_links=True,
+    **kwargs) with the stretched links bridged (`bridge`; the topology made again when any
+    were): (topology, the links added, gemmi's warnings of the topology returned)."""
+    def once():
+        log = io.StringIO()
+        topo = gemmi.prepare_topology(st, monlib, model_index=0, warnings=log,
+                                      ignore_unknown_links=True, **kwargs)
+        return topo, log.getvalue()
+
+    topo, warnings = once()
+    said = bridge(st, monlib, topo)
+    if said:
+        del topo
+        topo, warnings = once()
+    return topo, said, warnings
 
 
 def message(said: list[str]) -> str:

@@ -23,7 +23,6 @@ repulsion of the atoms next to its ligands, e.g. Mg - C8 of a guanine bound at N
 
 from __future__ import annotations
 
-import io
 import math
 from dataclasses import dataclass, field
 
@@ -181,18 +180,9 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
     n = st[0].count_atom_sites()
     missing = _drop_unknown(st, monlib)
     st.setup_entities()
-    log = io.StringIO()
     try:
-        topo = gemmi.prepare_topology(st, monlib, model_index=0,
-                                      h_change=gemmi.HydrogenChange.NoChange,
-                                      reorder=False, warnings=log, ignore_unknown_links=True)
-        stretched = stretched_links.bridge(st, monlib, topo)
-        if stretched:       # the pairs gemmi left as gaps linked: the topology again
-            log = io.StringIO()
-            topo = gemmi.prepare_topology(st, monlib, model_index=0,
-                                          h_change=gemmi.HydrogenChange.NoChange,
-                                          reorder=False, warnings=log,
-                                          ignore_unknown_links=True)
+        topo, stretched, warnings = stretched_links.prepare(
+            st, monlib, h_change=gemmi.HydrogenChange.NoChange, reorder=False)
     except (RuntimeError, ValueError) as exc:
         raise InputError(f"cannot build the restraint topology: {exc}") from exc
 
@@ -286,7 +276,7 @@ def build_restraints(structure: gemmi.Structure, library, torsions: str = "refma
         messages.append(stretched_links.message(stretched))
     if missing:
         messages.append(missing_message(missing))
-    messages.extend(_gemmi_warnings(log.getvalue(), metal.any()))
+    messages.extend(_gemmi_warnings(warnings, metal.any()))
 
     def arr(rows, cols, dtype=np.int64):
         return (np.array([r[:cols] for r in rows], dtype=dtype).reshape(-1, cols))
@@ -406,8 +396,8 @@ def _gemmi_warnings(text: str, metals: bool) -> list:
         if not line:
             continue
         if metals and line.startswith("link from the monomer library does not match") \
-                and any(gemmi.Element(x).is_metal for x in line.rsplit(":", 1)[-1].replace(
-                    "-", " ").split() if gemmi.Element(x).atomic_number):
+                and any(gemmi.Element(x).is_metal
+                        for x in line.rsplit(":", 1)[-1].replace("-", " ").split()):
             continue
         out.append(line)
     return out
