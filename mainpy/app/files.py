@@ -91,6 +91,8 @@ def refinement_stats(session):
     """mainpy's figures for the model in hand, for the header of a written model: the
     data in use and R-work / R-free of the model's current Fmodel (re-phased if the
     model changed; never REFL KICK's kicked copy), the restraint rmsd, mean B."""
+    import math
+
     import numpy as np
 
     from mainpy._version import __version__
@@ -111,6 +113,8 @@ def refinement_stats(session):
         stats.n_work, stats.n_free = int(r.work.sum()), int(r.test.sum())
         stats.r_work = float(rw)
         stats.r_free = float(rf) if stats.n_free else None
+        se = fm.r_free_error()[0] if stats.n_free else None
+        stats.r_free_error = se if se is not None and math.isfinite(se) else None
     if session.restraints is not None:
         from mainpy.app.refinement import geometry_summary
         summ = geometry_summary(session, atoms)

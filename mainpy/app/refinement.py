@@ -172,7 +172,12 @@ def report_figures(session, atoms) -> dict:
     out = {"mean B": float(np.mean(atoms.b))}
     if session.reflections is not None and session.fmodel is not None:
         from mainpy.app.phasing import need_fmodel
-        out["R-work"], out["R-free"] = need_fmodel(session).r_factors()
+        from mainpy.app.reports import free_error
+        fm = need_fmodel(session)
+        out["R-work"], out["R-free"] = fm.r_factors()
+        se = free_error(fm)
+        if se is not None:
+            out["R-free error"] = se      # a small test set (reports.SMALL_TEST_SET)
     if session.restraints is not None:
         from mainpy.restraints import validation
         summ = geometry_summary(session, atoms)
@@ -386,7 +391,8 @@ class RefinementRun:
         self.refresh_map_targets()
         rw, rf = fm.r_factors()
         self.log.rephase(self._step, rw, rf)
-        session.echo(f"  RE_PHASE: R-work {rw:.4f}  R-free {rf:.4f}")
+        from mainpy.app.reports import free_error_note
+        session.echo(f"  RE_PHASE: R-work {rw:.4f}  R-free {rf:.4f}{free_error_note(fm)}")
 
     def refresh_map_targets(self) -> None:
         """Point the density / difference-map targets at their maps as they are now."""

@@ -32,6 +32,24 @@ def r_value_lines(fm, shells: int) -> list[str]:
     return out
 
 
+#: a test set of fewer observed reflections than this has R-free's own error printed
+#: beside it (`r_factor_error`): some 500 are what a test set needs for R-free to be
+#: known to about 0.01 (Brunger 1997); 5e5z's 18 leave it +-0.05
+SMALL_TEST_SET = 500
+
+
+def free_error(fm) -> float | None:
+    """R-free's standard error where the test set is small (SMALL_TEST_SET), else None."""
+    se, n = fm.r_free_error()
+    return se if 2 <= n < SMALL_TEST_SET else None
+
+
+def free_error_note(fm) -> str:
+    """' (+-0.046: 18 test reflections)' beside R-free where the test set is small."""
+    se = free_error(fm)
+    return "" if se is None else f" (+-{se:.3f}: {fm.r_free_error()[1]} test reflections)"
+
+
 def phase_line(fm) -> str:
     """One line on a RE_PHASE: R-values, reflections, the scale model."""
     sc = fm.scales
@@ -40,7 +58,7 @@ def phase_line(fm) -> str:
     if sc is not None:
         extra = f"  (bulk solvent {'on' if fm.bulk_solvent else 'off'}, " \
                 f"anisotropic scale {'on' if fm.aniso else 'off'}, B_iso {sc.b_iso:.1f})"
-    return (f" RE_PHASE: R-work {rw:.4f}  R-free {fmt(rf)}  "
+    return (f" RE_PHASE: R-work {rw:.4f}  R-free {fmt(rf)}{free_error_note(fm)}  "
             f"{int(fm.refl.observed.sum())} observed reflections{extra}")
 
 

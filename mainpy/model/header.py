@@ -28,6 +28,7 @@ class RefinementStats:
     n_free: int | None = None
     r_work: float | None = None
     r_free: float | None = None
+    r_free_error: float | None = None   # its standard error (rfactors.r_factor_error)
     rmsd_bond: float | None = None
     n_bond: int | None = None
     rmsd_angle: float | None = None
@@ -70,6 +71,9 @@ def remark_lines(s: RefinementStats) -> list[str]:
                 _remark(f"REMARK   3   R VALUE            (WORKING SET) : {f(s.r_work, '.4f')}"),
                 _remark(f"REMARK   3   FREE R VALUE                     : {f(s.r_free, '.4f')}"),
                 _remark(f"REMARK   3   FREE R VALUE TEST SET COUNT      : {f(s.n_free, 'd')}")]
+        if s.r_free_error is not None:     # the line of CNS's template
+            out.append(_remark("REMARK   3   ESTIMATED ERROR OF FREE R VALUE  : "
+                               f"{s.r_free_error:.4f}"))
     if s.mean_b is not None:
         out += [_remark("REMARK   3"),
                 _remark("REMARK   3  B VALUES."),
@@ -82,6 +86,22 @@ def remark_lines(s: RefinementStats) -> list[str]:
                 _remark(f"REMARK   3   BOND ANGLES REFINED ATOMS   (DEGREES): "
                         f"{s.n_angle or 0:6d} ; {s.rmsd_angle:6.3f}")]
     return out
+
+
+def add_mmcif_items(doc: gemmi.cif.Document, s: RefinementStats) -> None:
+    """What gemmi's metadata has no field for, into the written mmCIF document: R-free's
+    estimated error (`_refine.ls_R_factor_R_free_error`)."""
+    if s.r_free_error is None or len(doc) == 0:
+        return
+    block = doc.sole_block()
+    if len(block.find_mmcif_category("_refine.")) != 1:
+        return
+    tag, value = "_refine.ls_R_factor_R_free_error", f"{s.r_free_error:.4f}"
+    loop = block.find_loop("_refine.ls_R_factor_R_free").get_loop()
+    if loop is not None:             # gemmi writes _refine as a loop of one row
+        loop.add_columns([tag], value)
+    else:
+        block.set_pair(tag, value)
 
 
 def set_refinement_header(st: gemmi.Structure, s: RefinementStats) -> None:

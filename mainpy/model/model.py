@@ -182,7 +182,11 @@ def write_structure(model: Model, path: str, fmt: str | None = None,
 
     def write(tmp):
         if fmt == "cif":
-            st.make_mmcif_document().write_file(tmp)
+            doc = st.make_mmcif_document()
+            if stats is not None:
+                from mainpy.model.header import add_mmcif_items
+                add_mmcif_items(doc, stats)
+            doc.write_file(tmp)
         else:
             st.write_pdb(tmp)
 

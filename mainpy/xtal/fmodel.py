@@ -173,6 +173,13 @@ class Fmodel:
         r = self.refl
         return r_work_free(r.fobs, self.f_model, r.work, r.test)
 
+    def r_free_error(self) -> tuple[float, int]:
+        """(standard error of R-free, observed test reflections): `r_factor_error`."""
+        from mainpy.xtal.rfactors import r_factor_error
+        r = self.refl
+        t = r.test
+        return r_factor_error(r.fobs[t], self.f_model[t]), int(t.sum())
+
     @property
     def r_work(self) -> float:
         return self.r_factors()[0]

@@ -23,6 +23,22 @@ def r_work_free(fobs: np.ndarray, fmodel: np.ndarray, work: np.ndarray,
     return r_factor(fobs[work], fmodel[work]), r_factor(fobs[free], fmodel[free])
 
 
+def r_factor_error(fo: np.ndarray, fm: np.ndarray) -> float:
+    """Standard error of R = sum a / sum Fo (a = |Fo - |Fm||) as an estimate from these
+    reflections, those of the model's test set for R-free: the ratio estimator's
+    first-order error sqrt(n/(n-1) sum (a - R Fo)^2) / sum Fo, which is what resampling
+    the reflections (a bootstrap) gives. 0.046 for a test set of 18 reflections (5e5z),
+    0.007-0.011 for 800-1900 (1aba, 1d7m, 2r4r): a test set tells R-free to that, two
+    models on the same test set differ far more precisely. NaN below two reflections."""
+    n = len(fo)
+    den = float(np.sum(fo))
+    if n < 2 or den <= 0:
+        return float("nan")
+    a = np.abs(fo - np.abs(fm))
+    r = float(a.sum()) / den
+    return float(np.sqrt(n / (n - 1) * np.sum((a - r * fo) ** 2)) / den)
+
+
 def equal_volume_bins(d: np.ndarray, n_bins: int, d_min: float | None = None,
                       d_max: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(bin index per reflection, shell limits in d: n_bins+1 values, low to high res).

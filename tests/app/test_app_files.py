@@ -106,3 +106,42 @@ def test_cctbx_reads_mainpys_r_values(data, monlib_dir, tmp_path):
                          check=True).stdout.split()
     assert float(got[0]) == pytest.approx(s.variables["R_WORK"], abs=1e-4)
     assert float(got[1]) == pytest.approx(s.variables["R_FREE"], abs=1e-4)
+
+
+@pytest.mark.parametrize("ext", ["pdb", "cif"])
+def test_written_r_free_error_is_the_bootstrap_error(data, monlib_dir, tmp_path, ext):
+    """5e5z's test set has 18 reflections: the written estimated error of R-free (CNS's
+    REMARK 3 line, mmCIF _refine.ls_R_factor_R_free_error) is what resampling those
+    reflections gives, and the RE_PHASE line prints it beside R-free."""
+    import numpy as np
+    s = _session(data, monlib_dir, "xtal/5e5z/5e5z.pdb", "xtal/5e5z/5e5z.mtz")
+    s.run("refl phase")
+    assert "(+-0.0" in s.out.getvalue() and "18 test reflections" in s.out.getvalue()
+    out = tmp_path / f"out.{ext}"
+    s.run(f"write coor file {out}")
+    fm, r = s.fmodel, s.reflections
+    fo, fc = r.fobs[r.test], np.abs(fm.f_model[r.test])
+    rng = np.random.default_rng(0)
+    boot = []
+    for _ in range(4000):
+        i = rng.integers(0, len(fo), len(fo))
+        boot.append(np.abs(fo[i] - fc[i]).sum() / fo[i].sum())
+    if ext == "pdb":
+        (line,) = [x for x in out.read_text().splitlines() if "ESTIMATED ERROR OF FREE R" in x]
+        written = float(line.split(":")[1])
+    else:
+        written = float(gemmi.cif.read(str(out)).sole_block().find_value(
+            "_refine.ls_R_factor_R_free_error"))
+        assert gemmi.read_structure(str(out)).meta.refinement[0].rfree_set_count == 18
+    assert written == pytest.approx(np.std(boot), rel=0.05)
+    assert 0.03 < written < 0.07
+
+
+def test_no_r_free_error_beside_a_large_test_set(data, monlib_dir):
+    """1aba's 808 test reflections: R-free printed alone (its error, 0.009, is in the
+    written header only)."""
+    s = _session(data, monlib_dir)
+    s.run("refl phase")
+    assert "+-" not in s.out.getvalue() and "test reflections)" not in s.out.getvalue()
+    se, n = s.fmodel.r_free_error()
+    assert n == 808 and 0.005 < se < 0.015
