@@ -342,14 +342,9 @@ def fold_files(name, workdir, folds=CV_FOLDS, seed=CV_SEED) -> list:
     """The judge data again, ``folds`` times, each with a different tenth of the observed
     reflections as its test set (random, seeded; the flag value of the case's test set
     on them, another on the rest): [(path, sum of F over its test set)]."""
-    import gemmi
     import numpy as np
     c = CASES[name]
-    mtz = gemmi.read_mtz_file(str(data_root() / c.judge_mtz))
-    a = np.array(mtz, copy=True)
-    lab = [col.label for col in mtz.columns]
-    f, sig, flag = (lab.index(x) for x in c.labels)
-    ok = np.isfinite(a[:, f]) & np.isfinite(a[:, sig]) & (a[:, f] > 0) & (a[:, sig] > 0)
+    mtz, a, (f, _, flag), ok = _judge_data(name)
     obs = np.flatnonzero(ok)
     part = np.empty(len(a), int)
     part[obs] = np.random.default_rng(seed).permutation(len(obs)) % folds
@@ -406,15 +401,24 @@ def cross_validate(name, workdir, have_sv) -> list[str]:
     return out
 
 
-def small_test_set(name) -> bool:
-    """Whether the case's test set has fewer than CV_BELOW observed reflections."""
+def _judge_data(name):
+    """The judge MTZ of a case, its data as an array, the columns of CASES' labels and
+    the observed reflections (F and sigma positive, as rfree.py takes them)."""
     import gemmi
     import numpy as np
     c = CASES[name]
     mtz = gemmi.read_mtz_file(str(data_root() / c.judge_mtz))
-    f, sig, flag = (mtz.column_with_label(x).array for x in c.labels)
-    ok = np.isfinite(f) & np.isfinite(sig) & (f > 0) & (sig > 0)
-    return int((ok & (flag == c.free)).sum()) < CV_BELOW
+    a = np.array(mtz, copy=True)
+    lab = [col.label for col in mtz.columns]
+    cols = tuple(lab.index(x) for x in c.labels)
+    f, sig = a[:, cols[0]], a[:, cols[1]]
+    return mtz, a, cols, np.isfinite(f) & np.isfinite(sig) & (f > 0) & (sig > 0)
+
+
+def small_test_set(name) -> bool:
+    """Whether the case's test set has fewer than CV_BELOW observed reflections."""
+    _, a, (_, _, flag), ok = _judge_data(name)
+    return int((ok & (a[:, flag] == CASES[name].free)).sum()) < CV_BELOW
 
 
 def judge(names, workdir, have_sv):

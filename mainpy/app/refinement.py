@@ -175,9 +175,9 @@ def report_figures(session, atoms) -> dict:
         from mainpy.app.reports import free_error
         fm = need_fmodel(session)
         out["R-work"], out["R-free"] = fm.r_factors()
-        se = free_error(fm)
-        if se is not None:
-            out["R-free error"] = se      # a small test set (reports.SMALL_TEST_SET)
+        e = free_error(fm)
+        if e is not None:
+            out["R-free error"] = e[0]    # a small test set (reports.SMALL_TEST_SET)
     if session.restraints is not None:
         from mainpy.restraints import validation
         summ = geometry_summary(session, atoms)

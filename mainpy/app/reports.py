@@ -38,16 +38,17 @@ def r_value_lines(fm, shells: int) -> list[str]:
 SMALL_TEST_SET = 500
 
 
-def free_error(fm) -> float | None:
-    """R-free's standard error where the test set is small (SMALL_TEST_SET), else None."""
+def free_error(fm) -> tuple[float, int] | None:
+    """(R-free's standard error, test reflections) where the test set is small
+    (SMALL_TEST_SET), else None."""
     se, n = fm.r_free_error()
-    return se if 2 <= n < SMALL_TEST_SET else None
+    return (se, n) if 2 <= n < SMALL_TEST_SET else None
 
 
 def free_error_note(fm) -> str:
     """' (+-0.046: 18 test reflections)' beside R-free where the test set is small."""
-    se = free_error(fm)
-    return "" if se is None else f" (+-{se:.3f}: {fm.r_free_error()[1]} test reflections)"
+    e = free_error(fm)
+    return "" if e is None else f" (+-{e[0]:.3f}: {e[1]} test reflections)"
 
 
 def phase_line(fm) -> str:

@@ -765,8 +765,9 @@ def _axis_table(f, n, scale, al, amp, lo, hi, tab, rvals):
 #: than eight points (most of a hydrogen's, the rims of every atom) ran the scalar loop
 #: alone. Running each line on to a multiple of eight over points past its end, where
 #: the density is below the cut (or the z tables are zero) and adds nothing, makes
-#: those lines vector work: the spreading and overlap kernels 4-13 % faster per atom
-#: (carbon and hydrogen, modes 0, 2 and 3), the grid unchanged to the bit
+#: those lines vector work: 1-13 % less time per atom in the kernels alone (carbon and
+#: hydrogen, modes 0, 2 and 3), 2-6 % per ML value + gradient (1aba, 1l2h, 1d7m, with
+#: and without riding H); the spread grid unchanged to the bit
 _LINE_PAD = 8
 
 
