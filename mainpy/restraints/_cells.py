@@ -5,7 +5,8 @@
   through symmetry) and that are closer than their target + skin, with target and kind.
   Blocks of atoms are searched on the threads into their own buffers, then gathered in
   order, so the list is the same whatever the threads.
-* ``cell_pairs``: every pair within a cutoff (no rules), counted then written.
+* ``cell_pairs``: every pair within a cutoff (no rules), counted then written;
+  ``pairs_within`` the same among points alone.
 * ``image_members``, ``image_points``, ``column_bounds``: the symmetry copies near the
   model; ``max_displacement_sq``: the Verlet-list check.
 
@@ -129,6 +130,16 @@ def cell_pairs(xq, pts, src, img, keep_self, cutoff, special):
     _fill(xq, pts, src, img, keep_self, cutoff, special, start, order, lo, dims,
           offset, out_i, out_j, out_s, out_w)
     return out_i, out_j, out_s, out_w
+
+
+def pairs_within(xyz, cutoff):
+    """(m, 2) rows i < j of the points of ``xyz`` closer than ``cutoff`` to each other,
+    no images (`cell_pairs` on the points alone)."""
+    xyz = np.ascontiguousarray(xyz, float)
+    n = xyz.shape[0]
+    pi, pj, _, _ = cell_pairs(xyz, xyz, np.arange(n, dtype=np.int64),
+                              np.full(n, -1, np.int64), np.zeros(1), float(cutoff), 0.0)
+    return np.stack([pi, pj], axis=1)
 
 
 @njit(cache=True)
