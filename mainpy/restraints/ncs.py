@@ -141,7 +141,7 @@ def build(atoms, cutoff: float = CUTOFF, esd: float = ESD) -> NcsRestraints | No
             ia, ib = _matched(atoms, g[0], other)
             if len(ia) < 2:
                 continue
-            # the non-bonded search's cells (scipy's cKDTree cost 0.15 s of imports)
+            # the non-bonded search's cells (scipy.spatial for a cKDTree: 60 ms of imports)
             from mainpy.restraints._cells import pairs_within
             xa, xb = atoms.xyz[ia], atoms.xyz[ib]
             pairs = pairs_within(xa, cutoff)

@@ -12,7 +12,7 @@ from mainpy.xtal.rfactors import r_factor, r_factor_error
 def test_r_factor_error_is_the_spread_over_test_sets(n):
     """The error of R from n reflections is how R scatters over many test sets of n
     reflections drawn from the same population (here: Wilson-like amplitudes and a model
-    30 % off in each), within 20 % for 12 reflections, 8 % for 800."""
+    30 % off in each), within 20 % for 12 reflections, 8 % for 60 and 800."""
     rng = np.random.default_rng(5)
 
     def draw(m):
