@@ -1,8 +1,8 @@
 """Re-phasing (MAIN's RE_PHASE): the data in use and the Fmodel of the current model.
 
 `rephase` makes the session's Fmodel (Fcalc, bulk-solvent mask, scales) of the model as it
-is and sets R_WORK / R_FREE; `run_fmodel` gives a minimization an Fmodel of its own to
-re-phase in place as it goes.
+is and sets R_WORK / R_FREE / R_FREE_ERROR; `run_fmodel` gives a minimization an Fmodel of
+its own to re-phase in place as it goes.
 
 Every figure is about the model in hand: an Fmodel records the model it describes
 (`install`: the fingerprint of the session's atoms when it was made), and `need_fmodel`,
@@ -48,10 +48,12 @@ def new_fmodel(session, atoms=None):
 
 
 def set_r_variables(session, fm) -> None:
-    """R_WORK and R_FREE of an Fmodel, as macro variables."""
+    """R_WORK, R_FREE and R_FREE_ERROR (its standard error, `r_factor_error`) of an
+    Fmodel, as macro variables."""
     rw, rf = fm.r_factors()
     session.variables["R_WORK"] = round(rw, 6)
     session.variables["R_FREE"] = round(rf, 6)
+    session.variables["R_FREE_ERROR"] = round(fm.r_free_error()[0], 6)
 
 
 def _fmodel_key(session):

@@ -26,7 +26,7 @@ from mainpy.lang.selection_words import BUILTIN_KEYS
 from mainpy.model import selection as S
 
 #: variables that commands set for macros to read
-COMMAND_VARIABLES = ("R_WORK", "R_FREE")
+COMMAND_VARIABLES = ("R_WORK", "R_FREE", "R_FREE_ERROR")
 #: a macro's arguments
 ARG = re.compile(r"ARG[1-9][0-9]*\Z")
 

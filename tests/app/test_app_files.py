@@ -135,6 +135,7 @@ def test_written_r_free_error_is_the_bootstrap_error(data, monlib_dir, tmp_path,
         assert gemmi.read_structure(str(out)).meta.refinement[0].rfree_set_count == 18
     assert written == pytest.approx(np.std(boot), rel=0.05)
     assert 0.03 < written < 0.07
+    assert s.variables["R_FREE_ERROR"] == pytest.approx(written, abs=1e-4)   # for macros
 
 
 def test_no_r_free_error_beside_a_large_test_set(data, monlib_dir):
