@@ -3,7 +3,6 @@ their parents in refinement (HYDROGEN ADD | REMOVE | RIDING | FREE)."""
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from mainpy.errors import ScienceError
@@ -40,9 +39,10 @@ def _key(ch, res, at) -> tuple:
 
 def _parent(res, h):
     """The heavy atom of ``res`` nearest to hydrogen ``h`` (its conformer or none)."""
+    from mainpy.restraints.from_coordinates import same_conformer
     best, dist = None, 1.4
     for a in res:
-        if a.is_hydrogen() or (a.altloc != "\0" and h.altloc != "\0" and a.altloc != h.altloc):
+        if a.is_hydrogen() or not same_conformer(a, h):
             continue
         d = a.pos.dist(h.pos)
         if d < dist:

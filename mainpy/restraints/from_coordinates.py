@@ -533,7 +533,7 @@ def _canonical(i: int, j: int, op) -> tuple:
     return i, j, op, key
 
 
-def _same_conformer(a: gemmi.Atom, b: gemmi.Atom) -> bool:
+def same_conformer(a: gemmi.Atom, b: gemmi.Atom) -> bool:
     """Whether two atoms can be bonded: one without altloc, or both of the same one."""
     return a.altloc == "\0" or b.altloc == "\0" or a.altloc == b.altloc
 
@@ -573,7 +573,7 @@ def contact_bonds(st: gemmi.Structure, generated, bonded) -> list:
                     b = cra.atom
                     if b.is_hydrogen():
                         continue
-                    if not _same_conformer(a, b):
+                    if not same_conformer(a, b):
                         continue
                     partner_ion = is_ion(cra.residue)
                     if ion or partner_ion:
@@ -620,7 +620,7 @@ def metal_ligands(st: gemmi.Structure) -> dict:
                     cra = mark.to_cra(model)
                     b = cra.atom
                     if b.element.name not in DONORS or is_ion(cra.residue) \
-                            or not _same_conformer(ion, b):
+                            or not same_conformer(ion, b):
                         continue
                     if _covalent_image(st, ion, b, mark) is not None:
                         out[(cra.chain.name, str(cra.residue.seqid), b.name, b.altloc)] = \
