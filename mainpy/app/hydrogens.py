@@ -179,19 +179,24 @@ def install_edited(session, new) -> str:
 def riding(session, moving):
     """The run's riding hydrogens (mainpy.refine.riding.Riding) and the line that says
     so, or (None, "") when there are none or HYDROGEN FREE refines them as atoms."""
-    from mainpy.refine.riding import Riding, is_hydrogen, parents, place_by_restraints
+    from mainpy.refine.riding import (Placement, Riding, is_hydrogen, parents,
+                                      place_by_restraints)
     atoms = session.atoms
     hyd = is_hydrogen(atoms)
-    if not hyd.any() or session.energy is None:
+    if session.energy is None:
+        return None, ""
+    session.energy.set_riding(None)
+    if not hyd.any():
         return None, ""
     if session.hydrogens == "free":
         return None, f" {int(hyd.sum())} hydrogens refined as free atoms (HYDROGEN FREE)"
     parent = parents(atoms, session.restraints.bond_idx)
-    r = Riding(parent, place_by_restraints(session.energy))
+    placement = Placement(atoms, session.restraints, parent)
+    r = Riding(parent, place_by_restraints(session.energy, placement=placement))
     n = len(r.riders(moving))
     if n == 0:
         return None, ""
+    session.energy.set_riding(r.riding_mask(), r.b_factor)
     orphans = int((hyd & (parent < 0)).sum())
-    return r, (f" {n} hydrogens ride on their parents (placed by their restraints every "
-               "segment)" + (f"; {orphans} bonded to no heavy atom refine as atoms"
+    return r, (f" {n} hydrogens ride on their parents (placed anew every segment)" + (f"; {orphans} bonded to no heavy atom refine as atoms"
                              if orphans else ""))

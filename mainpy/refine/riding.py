@@ -5,9 +5,11 @@ parent by the parent's translation (x_H = x_H0 + x_P - x_P0), takes the parent's
 `H_B_FACTOR` (B_eq of an anisotropic parent) and the parent's occupancy; the gradient of
 every target with respect to the H is added to its parent's by the chain rule of those
 maps, so the objective of the heavy atoms is exact. At the start of every segment of a
-minimization the H are put back at the geometry their restraints ask for (`place`), as
-REFMAC and servalcat regenerate them, so that the rotation of a group about its parent
-never accumulates.
+minimization the H are put back where their parent's heavy neighbours say (`Placement`)
+and then at the geometry their restraints ask for (`place_by_restraints`), as REFMAC and
+servalcat regenerate them, so that the rotation of a group about its parent never
+accumulates and no H is left on the wrong side of its parent. In the B similarity
+restraint a riding H counts with its parent's B (`Energy.set_riding`).
 """
 
 from __future__ import annotations
@@ -118,13 +120,111 @@ class Riding:
         return out
 
 
-def place_by_restraints(energy, steps: int = 30):
-    """A `place` function: the H alone minimized against the restraints (bonds,
-    angles, planes, chirality and contacts of the topology), the heavy atoms fixed."""
+#: half the H-X-H angle of a methylene (CH2 between two heavy atoms; ideal ~107-109 deg)
+_CH2_HALF_ANGLE = np.radians(54.5)
+
+
+class Placement:
+    """Where each riding H belongs, from its parent's heavy neighbours alone.
+
+    A minimization of the H against their restraints started from where they were keeps
+    an H on the wrong side of its parent when the parent's neighbours moved through it
+    (a start far off: an HA left behind when a CA's chirality is set right, an aromatic
+    H left above its ring); its angle restraints then hold the heavy atoms in a distorted
+    geometry that no data weight frees. So each H is first put where its heavy
+    neighbours say, as REFMAC and gemmi place them: opposite the sum of the bond
+    directions for one H on a parent with three heavy neighbours (CA-HA, CB-HB of Thr,
+    Val, Ile) or with two (aromatic CH, peptide NH: in their plane where a plane restraint
+    holds them; elsewhere the out-of-plane part it had is kept), and the two H of a CH2 / NH2 with two
+    heavy neighbours either side of that plane, each on the side it was. H on a parent
+    with one heavy neighbour (methyl, hydroxyl, amide NH2: their rotation is free) keep
+    their place. The restraints then finish the job from there (`place_by_restraints`).
+    """
+
+    def __init__(self, atoms, restraints, parent: np.ndarray):
+        hyd = is_hydrogen(atoms)
+        b = restraints.bond_idx[restraints.bond_sym < 0]
+        b = np.concatenate([b, b[:, ::-1]])
+        heavy = b[~hyd[b[:, 0]] & ~hyd[b[:, 1]]]
+        nbrs: dict[int, list[int]] = {}
+        for p, q in heavy:
+            nbrs.setdefault(int(p), []).append(int(q))
+        ideal = {}
+        for (i, j), d in zip(restraints.bond_idx, restraints.bond_ideal):
+            if parent[i] == j or parent[j] == i:
+                ideal[int(i) if parent[i] == j else int(j)] = float(d)
+        riders: dict[int, list[int]] = {}
+        for h in np.flatnonzero(parent >= 0):
+            riders.setdefault(int(parent[h]), []).append(int(h))
+        planes = [set(restraints.plane_atoms[a:b].tolist()) for a, b in
+                  zip(restraints.plane_start[:-1], restraints.plane_start[1:])]
+        one, two, flat = [], [], []
+        for p, hs in riders.items():
+            nb = nbrs.get(p, [])
+            if len(hs) == 1 and len(nb) in (2, 3):
+                one.append((hs[0], p, nb[0], nb[1], nb[2] if len(nb) == 3 else -1))
+                group = {hs[0], p, *nb}
+                flat.append(len(nb) == 2 and any(group <= pl for pl in planes))
+            elif len(hs) == 2 and len(nb) == 2:
+                two.append((hs[0], hs[1], p, nb[0], nb[1]))
+        self.one = np.array(one, np.int64).reshape(-1, 5)
+        self.flat = np.array(flat, bool)        # in a plane restraint with its neighbours
+        self.two = np.array(two, np.int64).reshape(-1, 5)
+        # the X-H length of each H's bond restraint (NaN: none; it keeps its length)
+        self.d_one = np.array([ideal.get(int(h), np.nan) for h in self.one[:, 0]])
+        self.d_two = np.array([ideal.get(int(h), np.nan) for h in self.two[:, :2].ravel()]
+                              ).reshape(-1, 2)
+
+    def __call__(self, xyz: np.ndarray) -> np.ndarray:
+        """The coordinates with the H placed (a new array)."""
+        out = np.array(xyz, float)
+        if len(self.one):
+            h, p, n1, n2, n3 = self.one.T
+            u1, u2 = _unit(out[n1] - out[p]), _unit(out[n2] - out[p])
+            u3 = np.where((n3 >= 0)[:, None], _unit(out[np.maximum(n3, 0)] - out[p]), 0.0)
+            away = _unit(-(u1 + u2 + u3))
+            # two neighbours, not in a plane restraint (a pyramidal parent): the normal
+            # part of where the H was is kept
+            normal = _unit(np.cross(u1, u2))
+            was = _unit(out[h] - out[p])
+            off = np.where((n3 >= 0) | self.flat, 0.0, np.sum(was * normal, axis=1))
+            v = _unit(away * np.sqrt(np.clip(1.0 - off ** 2, 0.0, 1.0))[:, None]
+                      + normal * off[:, None])
+            out[h] = out[p] + v * _length(self.d_one, out[h] - out[p])[:, None]
+        if len(self.two):
+            h1, h2, p, n1, n2 = self.two.T
+            u1, u2 = _unit(out[n1] - out[p]), _unit(out[n2] - out[p])
+            away = _unit(-(u1 + u2))
+            normal = _unit(np.cross(u1, u2))
+            side = np.where(np.sum((out[h1] - out[h2]) * normal, axis=1) >= 0, 1.0, -1.0)
+            c, s = np.cos(_CH2_HALF_ANGLE), np.sin(_CH2_HALF_ANGLE)
+            d1 = _length(self.d_two[:, 0], out[h1] - out[p])[:, None]
+            d2 = _length(self.d_two[:, 1], out[h2] - out[p])[:, None]
+            out[h1] = out[p] + (c * away + s * side[:, None] * normal) * d1
+            out[h2] = out[p] + (c * away - s * side[:, None] * normal) * d2
+        return out
+
+
+def _length(ideal: np.ndarray, now: np.ndarray) -> np.ndarray:
+    """The ideal X-H lengths, the present one where there is none."""
+    return np.where(np.isfinite(ideal), ideal, np.linalg.norm(now, axis=1))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.where(n > 0, n, 1.0)
+
+
+def place_by_restraints(energy, steps: int = 30, placement: Placement | None = None):
+    """A `place` function: the H put where their parents' neighbours say (`placement`,
+    when given), then the H alone minimized against the restraints (bonds, angles,
+    planes, chirality and contacts of the topology), the heavy atoms fixed."""
     def place(atoms):
         from mainpy.refine.driver import regularize
         hyd = is_hydrogen(atoms)
         if not hyd.any():
             return atoms
+        if placement is not None:
+            atoms = atoms.replace(xyz=placement(atoms.xyz))
         return regularize(atoms, energy, moving=hyd, steps=steps).atoms
     return place

@@ -34,7 +34,8 @@ def aba_h(data, monlib_dir):
     atoms = from_structure(st)
     r = build_restraints(st, lib)
     refl = read_reflections(str(data("xtal/1aba/1aba.mtz")))
-    return SimpleNamespace(atoms=atoms, restraints=r,
+    return SimpleNamespace(atoms=atoms, restraints=r, cell=st.cell,
+                           spacegroup=st.find_spacegroup(),
                            energy=Energy(r, atoms, st.cell, st.find_spacegroup()),
                            xray=xray_target("ml", Fmodel(refl, atoms), single=False))
 
@@ -135,3 +136,101 @@ def test_minimize_keeps_riding_geometry(aba_h):
     assert np.allclose(out.b[hyd], H_B_FACTOR * out.b[par[hyd]])
     e0 = energy.evaluate(start.xyz).total
     assert energy.evaluate(out.xyz).total < 0.2 * e0
+
+
+def _h_angle_z(atoms, r):
+    """|Z| of every angle restraint with a hydrogen at an end."""
+    x = atoms.xyz
+    i, j, k = r.angle_idx.T
+    a, b = x[i] - x[j], x[k] - x[j]
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    z = (np.degrees(np.arccos(np.clip(cos, -1, 1))) - r.angle_ideal) / r.angle_esd
+    hyd = is_hydrogen(atoms)
+    return np.abs(z[hyd[i] | hyd[k]])
+
+
+def test_placement_puts_hydrogens_back_on_their_side(aba_h):
+    """H on the wrong side of their parent (an HA mirrored through its CA, as a start
+    far off leaves it when the CA's chirality is set right; an aromatic H and an H of
+    a CH2 turned 90 degrees out of place): the restraints alone leave them there, the
+    placement from the parents' neighbours puts them back."""
+    from mainpy.refine.riding import Placement, place_by_restraints
+    atoms, r, energy = aba_h.atoms, aba_h.restraints, aba_h.energy
+    par = parents(atoms, r.bond_idx)
+    names = np.asarray(atoms.name).astype(str)
+    ha = np.flatnonzero(names == "HA")[::4]
+    ring = np.flatnonzero(np.isin(names, ["HE1", "HD1"]) &
+                          np.isin(np.asarray(atoms.resname).astype(str), ["PHE", "TYR"]))
+    hb = np.flatnonzero(names == "HB2")[::5]
+    assert len(ha) > 10 and len(ring) > 2 and len(hb) > 5
+    xyz = atoms.xyz.copy()
+    xyz[ha] = 2 * xyz[par[ha]] - xyz[ha]                 # through the CA
+    for h in np.concatenate([ring, hb]):                 # 90 degrees about a neighbour bond
+        p = par[h]
+        nb = [q for q in r.bond_idx[(r.bond_idx == p).any(axis=1)].ravel()
+              if q != p and not is_hydrogen(atoms)[q]][0]
+        axis = (xyz[p] - xyz[nb]) / np.linalg.norm(xyz[p] - xyz[nb])
+        v = xyz[h] - xyz[p]
+        xyz[h] = xyz[p] + np.cross(axis, v) + axis * (axis @ v)
+    bad = atoms.replace(xyz=xyz)
+    moved = np.concatenate([ha, ring, hb])
+    assert _h_angle_z(bad, r).max() > 20
+    by_restraints = place_by_restraints(energy)(bad)
+    assert np.linalg.norm(by_restraints.xyz[ha] - atoms.xyz[ha], axis=1).max() > 1.0
+    placed = place_by_restraints(energy, placement=Placement(atoms, r, par))(bad)
+    # where the restraints take gemmi's H (an HA 0.1 A from gemmi's place: gemmi
+    # places by the ideal angles, the restraints weigh them against the others)
+    right = place_by_restraints(energy)(atoms)
+    assert np.linalg.norm(placed.xyz[moved] - right.xyz[moved], axis=1).max() < 0.05
+    assert _h_angle_z(placed, r).max() < 1.5 * _h_angle_z(atoms, r).max() + 1.0
+    assert np.array_equal(placed.xyz[~is_hydrogen(atoms)], atoms.xyz[~is_hydrogen(atoms)])
+
+
+def test_riding_hydrogens_adp_restraints_by_their_parents_b(aba_h):
+    """A riding H's B is 1.2 B of its parent, no parameter: the B similarity holds it
+    by B / 1.2, its parent's (held by its own B, an H only pushed its parent's B down,
+    B_H - B_P = 0.2 B_P); no U shape restraint between an H and an anisotropic parent.
+    The energy is that of the H at their parents' B, its gradient (folded onto the
+    parents) that of central differences."""
+    atoms, r = aba_h.atoms, aba_h.restraints
+    hyd = is_hydrogen(atoms)
+    par = parents(atoms, r.bond_idx)
+    riding = Riding(par)
+    rows = np.flatnonzero(hyd)
+    b = atoms.b.copy()
+    b[rows] = H_B_FACTOR * b[par[rows]]
+
+    def adp(energy, b, aniso=None):
+        res = energy.evaluate(atoms.xyz, b, ("adp",), aniso)
+        return res.terms["adp"], res
+
+    plain = Energy(r, atoms, aba_h.cell, aba_h.spacegroup)
+    ride = Energy(r, atoms, aba_h.cell, aba_h.spacegroup)
+    ride.set_riding(riding.riding_mask(), H_B_FACTOR)
+    at_parents = b.copy()
+    at_parents[rows] = b[par[rows]]
+    e_ride, res = adp(ride, b)
+    assert e_ride == pytest.approx(adp(plain, at_parents)[0], rel=1e-12)
+    assert e_ride < adp(plain, b)[0]           # the pull on the parents' B is gone
+    g = riding.fold({"b": res.grad_b}, atoms, rows)["b"]
+    carriers = np.unique(par[rows])[::40]
+    for p in carriers:
+        e = []
+        for d in (1e-4, -1e-4):
+            bb = b.copy()
+            bb[p] += d
+            bb[rows] = H_B_FACTOR * bb[par[rows]]
+            e.append(adp(ride, bb)[0])
+        assert g[p] == pytest.approx((e[0] - e[1]) / 2e-4, rel=1e-5, abs=1e-8)
+    # an anisotropic parent: its U's shape is not pulled round by its isotropic H
+    an = np.zeros(len(atoms), bool)
+    an[np.unique(par[rows])] = True
+    u = ap.make_anisotropic(atoms, an)[0].aniso.copy()
+    u[an, 0] *= 1.3
+    shape = Energy(r, atoms, aba_h.cell, aba_h.spacegroup)
+    heavy_only = shape.evaluate(atoms.xyz, b, ("adp",), u).terms["adp"]
+    shape.set_riding(riding.riding_mask(), H_B_FACTOR)
+    assert shape.evaluate(atoms.xyz, b, ("adp",), u).terms["adp"] < heavy_only
+    shape.set_riding(None)                               # HYDROGEN FREE: their own B
+    assert shape.evaluate(atoms.xyz, b, ("adp",), u).terms["adp"] == \
+        pytest.approx(heavy_only, rel=1e-12)
