@@ -2,14 +2,19 @@
 from the deposited models, judged by the distance to the truth.
 
 Run: python bench/bench_truth.py [--only 1d7m] [--shake 0.3,0.6] [--seed 1]
-         [--mainpy-steps 20,80 ...] [--no-servalcat] [--json out.json] [--keep DIR]
+         [--mainpy-steps 20,80 ...] [--no-servalcat] [--hydrogens] [--json out.json]
+         [--keep DIR]
 
 For each case (1d7m 2.4 A, 1aba 1.45 A, 1l2h 1.54 A, 2r4r 3.4 A; the low-resolution limit
 of the deposited data) the truth is the deposited model (hydrogens removed) and the data
 are made from it by `mainpy.xtal.simulate` (its docstring gives every choice); each start
-is the truth shaken by the given rms with every B = 30. Each refinement runs in a fresh
+is the truth shaken by the given rms with every B = 30. With --hydrogens the truth keeps
+riding H (mainpy's HYDROGEN ADD, B 1.2 times the parent's) and they scatter, as a real
+crystal's do; the start has none, and both programs add their own (mainpy's HYDROGEN
+AUTO at 2 A or better, servalcat --hydrogen all --hout). Each refinement runs in a fresh
 process, timed from its start:
-  mainpy          `read mono MONOMERS; <refine start.pdb data.mtz out.pdb` (the shipped macro)
+  mainpy          `read mono MONOMERS; set vari REF_HYDROGENS = keep; <refine start.pdb
+                  data.mtz out.pdb` (the shipped macro; --hydrogens: without the setting)
   mainpy X+Y      the same with `set vari REF_B = X; set vari REF_STEPS = Y;
                   set vari REF_CONVERGE = -1` before it (exactly X + Y steps)
   servalcat       refine_xtal_norefmac --hydrogen no --ncycle 10 (labin FP,SIGFP,FreeR_flag)
@@ -154,43 +159,54 @@ def timed(cmd, cwd) -> tuple[float, str]:
     return seconds, p.stdout
 
 
-def run_mainpy(start, mtz, out, steps=None) -> tuple[float, str]:
+def run_mainpy(start, mtz, out, steps=None, hydrogens=False) -> tuple[float, str]:
     """The shipped macro; ``steps`` (REF_B, REF_STEPS) also sets REF_CONVERGE -1, so that
     stage 2 runs all REF_STEPS steps (what running longer does: CONVERGE 0 would still end
-    it once R-work stops improving). Returns the wall time and the steps each stage took
+    it once R-work stops improving); ``hydrogens``: the macro's default (riding H added
+    at 2 A or better), else none. Returns the wall time and the steps each stage took
     ("10+140")."""
     pre = "" if steps is None else \
         (f"set vari REF_B = {steps[0]}; set vari REF_STEPS = {steps[1]}; "
          "set vari REF_CONVERGE = -1; ")
-    # the data were made without hydrogens (the truth has none): the start gets none
-    text = (f"read mono {data_root() / 'monomers'}; set vari REF_HYDROGENS = keep; "
-            f"{pre}<refine {start} {mtz} {out}")
+    # data made without hydrogens (the truth has none): the start gets none
+    keep = "" if hydrogens else "set vari REF_HYDROGENS = keep; "
+    text = f"read mono {data_root() / 'monomers'}; {keep}{pre}<refine {start} {mtz} {out}"
     seconds, out_text = timed([sys.executable, "-m", "mainpy", "--journal", "none", "-c",
                                text], Path(out).parent)
     return seconds, "+".join(re.findall(r"^ (\d+) steps, ended by", out_text, re.M))
 
 
-def run_servalcat(start, mtz, out) -> float:
+def run_servalcat(start, mtz, out, hydrogens=False) -> float:
+    """servalcat's 10 cycles; ``hydrogens``: riding H added and written out."""
     prefix = str(out)[:-len(".pdb")]
     return timed([sys.executable, "-m", "servalcat", "refine_xtal_norefmac", "--model",
                   str(start), "--hklin", str(mtz), "--labin", "FP,SIGFP,FreeR_flag",
-                  "--hydrogen", "no", "--ncycle", "10", "--monlib",
+                  *(("--hydrogen", "all", "--hout") if hydrogens else ("--hydrogen", "no")),
+                  "--ncycle", "10", "--monlib",
                   str(data_root() / "monomers"), "-s", "xray", "-o", prefix],
                  Path(out).parent)[0]
 
 
 # ---------------------------------------------------------------------------- one case
 
-def make_case(name, seed, folder: Path) -> dict:
-    """Write truth.pdb and data.mtz of a case; the data's figures."""
+def make_case(name, seed, folder: Path, hydrogens: bool = False) -> dict:
+    """Write truth.pdb and data.mtz of a case; the data's figures. ``hydrogens``: the
+    truth has riding H (mainpy's HYDROGEN ADD on the deposited model), and they scatter."""
     model, d_min, deposited = CASES[name]
-    st = gemmi.read_structure(str(data_root() / model))
-    st.remove_hydrogens()
+    folder.mkdir(parents=True, exist_ok=True)
+    if hydrogens:
+        timed([sys.executable, "-m", "mainpy", "-q", "--journal", "none", "-c",
+               f"read mono {data_root() / 'monomers'}; read coor file "
+               f"{data_root() / model}; hydrogen remove; hydrogen add; "
+               f"write coor file {folder / 'truth.pdb'}"], folder)
+        st = gemmi.read_structure(str(folder / "truth.pdb"))
+    else:
+        st = gemmi.read_structure(str(data_root() / model))
+        st.remove_hydrogens()
     d_max = gemmi.read_mtz_file(str(data_root() / deposited)).resolution_low()
     t = time.perf_counter()
-    sim = simulate(st, d_min, d_max, seed=seed)
+    sim = simulate(st, d_min, d_max, seed=seed, hydrogens=hydrogens)
     seconds = time.perf_counter() - t
-    folder.mkdir(parents=True, exist_ok=True)
     st.write_pdb(str(folder / "truth.pdb"))
     sim.mtz.write_to_file(str(folder / "data.mtz"))
     o = sim.observed
@@ -210,7 +226,7 @@ def shake_seed(seed: int, rms: float) -> int:
     return seed + int(round(rms * 1000 / 3))
 
 
-def run_shake(name, rms, seed, folder: Path, settings, have_sv) -> dict:
+def run_shake(name, rms, seed, folder: Path, settings, have_sv, hydrogens=False) -> dict:
     """Every program from one start; every model judged."""
     mtz, truth_pdb = folder / "data.mtz", folder / "truth.pdb"
     truth = protein_atoms(truth_pdb)
@@ -221,12 +237,12 @@ def run_shake(name, rms, seed, folder: Path, settings, have_sv) -> dict:
             "start": dict(judge(start, mtz, truth), seconds=None)}
     for label, steps in settings:
         out = folder / f"{label.replace(' ', '_').replace('+', '_')}_{tag}.pdb"
-        seconds, taken = run_mainpy(start, mtz, out, steps)
+        seconds, taken = run_mainpy(start, mtz, out, steps, hydrogens)
         rows[label] = dict(judge(out, mtz, truth), seconds=seconds, steps=taken)
         print_row(name, rms, label, rows[label])
     if have_sv:
         out = folder / f"servalcat_{tag}.pdb"
-        seconds = run_servalcat(start, mtz, out)
+        seconds = run_servalcat(start, mtz, out, hydrogens)
         rows["servalcat"] = dict(judge(out, mtz, truth), seconds=seconds)
         print_row(name, rms, "servalcat", rows["servalcat"])
     return rows
@@ -283,6 +299,9 @@ def main():
                     help="also run mainpy with REF_B, REF_STEPS and no convergence test, "
                          "i.e. exactly that many steps (repeatable)")
     ap.add_argument("--no-servalcat", action="store_true")
+    ap.add_argument("--hydrogens", action="store_true",
+                    help="the truth with riding H that scatter; both programs add riding H "
+                         "(at 2 A or better: 1aba, 1l2h)")
     ap.add_argument("--json", metavar="FILE", help="write every figure to this file")
     ap.add_argument("--keep", metavar="DIR", help="write the files here and keep them")
     a = ap.parse_args()
@@ -302,7 +321,7 @@ def main():
     try:
         for name in a.only or CASES:
             folder = base / name
-            info = make_case(name, a.seed, folder)
+            info = make_case(name, a.seed, folder, a.hydrogens)
             info["truth_r_mainpy"] = mainpy_r(folder / "truth.pdb", folder / "data.mtz")
             print(f"\n{name}: {info['observed']} of {info['reflections']} reflections "
                   f"{info['d_max']:.1f}-{info['d_min']} A ({info['free']} free), F/sigF "
@@ -314,7 +333,7 @@ def main():
             report["cases"][name] = {"data": info, "shakes": {}}
             for rms in shakes:
                 rows = run_shake(name, rms, shake_seed(a.seed, rms), folder, settings,
-                                 have_sv)
+                                 have_sv, a.hydrogens)
                 report["cases"][name]["shakes"][f"{rms:g}"] = rows
                 print(HEADER)
                 for label, r in rows.items():

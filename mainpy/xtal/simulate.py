@@ -107,9 +107,10 @@ class Simulated:
 
 
 def as_structure(model, cell: gemmi.UnitCell | None = None,
-                 spacegroup: gemmi.SpaceGroup | None = None) -> gemmi.Structure:
+                 spacegroup: gemmi.SpaceGroup | None = None,
+                 hydrogens: bool = False) -> gemmi.Structure:
     """A gemmi.Structure of the model (a copy of a Structure, or mainpy Atoms with the
-    cell and space group given)."""
+    cell and space group given), its hydrogens removed unless ``hydrogens``."""
     if isinstance(model, gemmi.Structure):
         st = model.clone()
     else:
@@ -120,7 +121,8 @@ def as_structure(model, cell: gemmi.UnitCell | None = None,
     if spacegroup is not None:
         st.spacegroup_hm = spacegroup.xhm()
     st.setup_cell_images()
-    st.remove_hydrogens()
+    if not hydrogens:
+        st.remove_hydrogens()
     return st
 
 
@@ -254,9 +256,11 @@ def simulate(model, d_min: float, d_max: float | None = None, seed: int = 0, *,
              cell: gemmi.UnitCell | None = None, spacegroup: gemmi.SpaceGroup | None = None,
              k_overall: float = K_OVERALL, b_cart=B_CART, k_mask_terms=K_MASK_TERMS,
              mask_rules=None, f_over_sig=F_OVER_SIG,
-             missing: float = MISSING) -> Simulated:
-    """A data set from the model (module docstring), between d_max and d_min (A)."""
-    st = as_structure(model, cell, spacegroup)
+             missing: float = MISSING, hydrogens: bool = False) -> Simulated:
+    """A data set from the model (module docstring), between d_max and d_min (A).
+    ``hydrogens``: the model's hydrogens scatter, as a real crystal's do (the solvent
+    mask is the heavy atoms' either way); by default they are removed first."""
+    st = as_structure(model, cell, spacegroup, hydrogens)
     sg = st.find_spacegroup()
     hkl = gemmi.make_miller_array(st.cell, sg, d_min, d_max or 0.0)
     d = st.cell.calculate_d_array(hkl)
@@ -267,7 +271,11 @@ def simulate(model, d_min: float, d_max: float | None = None, seed: int = 0, *,
                                         np.random.SeedSequence(seed).spawn(3))
 
     fc = true_fcalc(st, hkl, d_min)
-    fmask = solvent_fmask(st, hkl, mask_rules)
+    heavy = st
+    if hydrogens:
+        heavy = st.clone()
+        heavy.remove_hydrogens()
+    fmask = solvent_fmask(heavy, hkl, mask_rules)
     km = k_mask(d, k_mask_terms)
     ka, b_sym = aniso_scale(hkl, st.cell, sg, b_cart)
     f_true = np.abs(k_overall * ka * (fc + km * fmask))
