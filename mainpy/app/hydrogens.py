@@ -198,5 +198,5 @@ def riding(session, moving):
         return None, ""
     session.energy.set_riding(r.riding_mask(), r.b_factor)
     orphans = int((hyd & (parent < 0)).sum())
-    return r, (f" {n} hydrogens ride on their parents (placed anew every segment)" + (f"; {orphans} bonded to no heavy atom refine as atoms"
-                             if orphans else ""))
+    return r, (f" {n} hydrogens ride on their parents (placed anew every segment)"
+               + (f"; {orphans} bonded to no heavy atom refine as atoms" if orphans else ""))

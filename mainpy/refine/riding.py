@@ -147,7 +147,7 @@ class Placement:
         b = np.concatenate([b, b[:, ::-1]])
         heavy = b[~hyd[b[:, 0]] & ~hyd[b[:, 1]]]
         nbrs: dict[int, list[int]] = {}
-        for p, q in heavy:
+        for p, q in np.unique(heavy, axis=0):
             nbrs.setdefault(int(p), []).append(int(q))
         ideal = {}
         for (i, j), d in zip(restraints.bond_idx, restraints.bond_ideal):
