@@ -207,7 +207,8 @@ def make_case(name, seed, folder: Path, hydrogens: bool = False) -> dict:
     t = time.perf_counter()
     sim = simulate(st, d_min, d_max, seed=seed, hydrogens=hydrogens)
     seconds = time.perf_counter() - t
-    st.write_pdb(str(folder / "truth.pdb"))
+    if not hydrogens:            # (with H, HYDROGEN ADD wrote it)
+        st.write_pdb(str(folder / "truth.pdb"))
     sim.mtz.write_to_file(str(folder / "data.mtz"))
     o = sim.observed
     sh = sim.shells()
