@@ -77,7 +77,8 @@ class RunHistory:
 
     def step(self, step: int, total: float, terms: dict, r_work, xyz,
              weight: float | None) -> None:
-        """A step the minimizer accepted (its coordinates ``xyz`` give the rmsd)."""
+        """A step whose model the run keeps (the lowest objective of its segment so far;
+        line-search trials worse than that are no rows); its ``xyz`` give the rmsd."""
         b, a = rmsd(xyz, self._restraints)
         self.rows.append(Row(step, float(total), {k: float(v) for k, v in terms.items()},
                              r_work, None, False, b, a, weight))

@@ -272,6 +272,7 @@ class RefinementRun:
         else:
             self.weight.balance(atoms, self.moving)
         self.history: list = []
+        self._kept = None       # (Progress, R-work) of the last evaluation kept
         from mainpy.app.history import RunHistory
         self.log = RunHistory(self.describe(), session.restraints)
         self._window = ConvergeWindow(settings.converge)      # CONVERGE's R-works
@@ -317,27 +318,38 @@ class RefinementRun:
                 f"terms: {terms}{fixed}")
 
     def _on_step(self, p) -> bool:
+        """After every evaluation: the history, the progress line on WRITE_STEP steps,
+        the step hooks (the window). A line-search trial the minimizer does not keep
+        (worse than a step before it) adds no history row, and the line and hooks show
+        the model kept (a trial's figures describe no model the run holds)."""
         session = self.session
         self._step = p.step
         shown = p.step % self.write_step == 0 or p.step == 1
         ev = p.evaluation
         x = ev.info.get("xray")
         r = x.get("r_work") if x else None
-        self.history.append((p.step, ev.total, dict(ev.values), r))
-        self.log.step(p.step, ev.total, ev.values, r, p.atoms.xyz, self._data_weight())
+        if p.kept or self._kept is None:
+            self._kept = (p, r)
+            self.history.append((p.step, ev.total, dict(ev.values), r))
+            self.log.step(p.step, ev.total, ev.values, r, p.atoms.xyz, self._data_weight())
+        kept, r_kept = self._kept
         if shown:
-            self._progress_line(p, r)
+            self._progress_line(p.step, kept, r_kept)
         for hook in list(session.step_hooks):
-            hook(session, p.step, p.atoms, shown)
+            hook(session, p.step, kept.atoms, shown)
         return bool(session.stop)
 
-    def _progress_line(self, p, r_work):
+    def _progress_line(self, step, p, r_work):
+        """The step line of WRITE_STEP: the figures of ``p`` (the model kept at
+        ``step``; said so when it is an earlier step's)."""
         ev = p.evaluation
         parts = "  ".join(f"{k} {v:.5g}" for k, v in ev.values.items())
         r = f"  R-work {r_work:.4f}" if r_work is not None else ""
         rmsd = bond_rmsd(self.session, p.atoms)
         b = f"  rmsd bonds {rmsd:.4f}" if rmsd is not None else ""
-        self.session.echo(f"  step {p.step:5d}  total {ev.total:.6g}  {parts}{r}{b}")
+        of = f"  (step {p.step}'s model: step {step} was a trial not kept)" \
+            if p.step != step else ""
+        self.session.echo(f"  step {step:5d}  total {ev.total:.6g}  {parts}{r}{b}{of}")
 
     def _between(self, atoms):
         """Between segments: the session gets the model, RE_PHASE (and its macro), the

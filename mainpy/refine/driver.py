@@ -23,7 +23,11 @@ from mainpy.refine.adp_params import AtomAdp
 class Progress:
     step: int
     evaluation: object         # mainpy.refine.objective.Evaluation
-    atoms: object              # the atoms of this step (do not keep: they are reused)
+    atoms: object              # the atoms of this step
+    #: the lowest objective of its segment so far: the model the run keeps if it ends
+    #: here. False: a trial of the line search, worse than a step before it, which the
+    #: minimizer does not keep (printed figures then describe the kept one)
+    kept: bool = True
 
 
 @dataclass
@@ -342,10 +346,11 @@ def minimize(atoms, objective, params=("xyz",), moving=None, steps: int = 100,
             if not (np.isfinite(ev.total) and np.isfinite(g).all()):
                 raise _Stop("nan", f"the objective is not a number at step "
                                    f"{step + count['n']}: stopped, model of the last good step kept")
-            if ev.total < best["f"]:
+            kept = bool(ev.total < best["f"])
+            if kept:
                 best["f"], best["atoms"], best["x"] = ev.total, trial, x.copy()
             result.history.append((step + count["n"], ev.total, dict(ev.values)))
-            if on_step is not None and on_step(Progress(step + count["n"], ev, trial)):
+            if on_step is not None and on_step(Progress(step + count["n"], ev, trial, kept)):
                 raise _Stop("stopped", f"stopped at step {step + count['n']}")
             if count["n"] >= seg_steps:
                 raise _Stop("segment")

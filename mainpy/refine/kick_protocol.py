@@ -106,7 +106,7 @@ def kick_protocol(atoms, objective, params=("xyz",), moving=None, steps: int = 1
         offset = done
 
         def shifted(p, offset=offset):
-            return on_step(Progress(offset + p.step, p.evaluation, p.atoms))
+            return on_step(Progress(offset + p.step, p.evaluation, p.atoms, p.kept))
 
         n_k = min(round_steps, steps - done)
         res = minimize(current, objective, params, moving, n_k, method, segment=n_k,

@@ -31,13 +31,22 @@ def test_rows_are_the_steps_with_fresh_r_at_the_rephasings(refined):
     s, res = refined
     assert len(s.runs) == 2 and s.history is s.runs[-1] is res.history
     c = s.history.columns()
-    assert c["step"].tolist() == list(range(13))
-    assert np.flatnonzero(c["fresh"]).tolist() == [0, 5, 10, 12]
+    # a row per model kept: line-search trials worse than a step before them in their
+    # segment (segments end at the re-phasings) are left out, so within a segment the
+    # totals fall from row to row (the weight changes only between segments)
+    steps = c["step"].tolist()
+    assert steps[0] == 0 and steps[-1] == 12 and steps == sorted(set(steps))
+    assert {1, 6, 11} <= set(steps)        # a segment's first evaluation is always kept
+    rows = s.history.rows
+    for a, b in zip(rows[1:], rows[2:]):
+        if (a.step - 1) // 5 == (b.step - 1) // 5:
+            assert b.total < a.total
+    assert c["step"][c["fresh"]].tolist() == [0, 5, 10, 12]
     fresh = c["fresh"]
     assert np.isnan(c["r_free"][~fresh]).all() and not np.isnan(c["r_free"][fresh]).any()
     assert not np.isnan(c["r_work"]).any()
     # R-free fell over the run (the shaken demo model refines towards the truth)
-    assert c["r_free"][12] < c["r_free"][0] - 0.002
+    assert c["r_free"][-1] < c["r_free"][0] - 0.002
 
 
 def test_rows_agree_with_independent_figures(refined):
@@ -60,7 +69,7 @@ def test_rows_agree_with_independent_figures(refined):
     assert set(h.terms()) == {"restraints", "xray"}
     # the data weight is re-adjusted at each RE_PHASE: it changes on the step after one
     w = [row.weight for row in h.rows]
-    changed = [k for k in range(1, len(w)) if w[k] != w[k - 1]]
+    changed = [h.rows[k].step for k in range(1, len(w)) if w[k] != w[k - 1]]
     assert changed and set(changed) <= {6, 11}
 
 
@@ -108,3 +117,29 @@ def test_run_returns_what_the_text_did(refined):
     assert plain.figures == {} and plain.runs == [] and plain.text == ""
     shown = s.run("show vari")
     assert re.search(r"^ X +=\s1$", shown.text, re.M) and "R-work" not in shown.figures
+
+
+def test_a_trial_not_kept_is_shown_as_the_model_kept():
+    """Every printed step line describes a model the run holds: at a line-search trial
+    that is worse than a step before it, the line gives the kept step's figures and
+    says so (the demo's first segment has such trials)."""
+    s = Session(out=io.StringIO())
+    s.run(f"read coor file {EXAMPLES / 'demo_start.pdb'}; read refl file {EXAMPLES / 'demo.mtz'}")
+    s.run("define bond angle dihe impr by topo; refl phase; ener xray on")
+    s.run("refine step 12 phase steps 5 writ 1 adjust bond 0.01")
+    lines = re.findall(r"^  step +(\d+)  total (\S+) .*$", s.out.getvalue(), re.M)
+    assert [int(n) for n, _ in lines] == list(range(1, 13))
+    rows = {row.step: row for row in s.history.rows}
+    trials = 0
+    for line in re.finditer(r"^  step +(\d+)  total (\S+) .*$", s.out.getvalue(), re.M):
+        n, total = int(line[1]), float(line[2])
+        m = re.search(r"\(step (\d+)'s model: step (\d+) was a trial not kept\)", line[0])
+        if m:
+            trials += 1
+            assert int(m[2]) == n and n not in rows and int(m[1]) in rows
+            kept = rows[int(m[1])]
+        else:
+            kept = rows[n]
+        assert total == pytest.approx(kept.total, rel=1e-5)
+        assert f"rmsd bonds {kept.rmsd_bonds:.4f}" in line[0]
+    assert trials >= 1 and trials == 12 - (len(rows) - 1)
