@@ -502,8 +502,12 @@ class RefinementRun:
         session = self.session
         xpart = self.objective.part("xray")
         if xpart is not None:      # scales from scratch: the figures of any fresh fit
+            from mainpy.xtal.fmodel import atoms_key
             fm = xpart.target.fmodel
-            fm.update(session.atoms, warm=False)
+            if fm.atoms_key == atoms_key(session.atoms):    # the last RE_PHASE's model:
+                fm.fit_scales(warm=False)                   # its Fcalc and mask hold
+            else:
+                fm.update(session.atoms, warm=False)
             if "b" in self.s.params:
                 self._b_from_scale(fm)
             install(session, fm)
@@ -570,7 +574,7 @@ class RefinementRun:
         self._ride_b(new_b, u)
         self.session.model.atoms = atoms.replace(b=new_b, aniso=u)
         self._shift_tls(b / EIGHT_PI2)
-        fm.update(self.session.atoms, warm=False)
+        fm.update(self.session.atoms, mask=False, warm=False)   # (the mask sees no B)
         self.session.echo(f"  overall B of the scale ({b:+.1f} A^2) moved into the atoms' B",
                           level=2)
 
