@@ -7,15 +7,19 @@ def read_model(session, path: str, fmt: str | None = None, append: bool = False)
     """Read a model (PDB or mmCIF) and install it (or append its chains to the current
     one); it must fit the data already read. Returns the session's new model."""
     from mainpy.model import model as M
+    notes: list = []
     if append and session.model is not None:
-        new = M.append(session.model, M.read_structure(path, fmt))
+        new = M.append(session.model, M.read_structure(path, fmt, notes))
     else:
         new = M.load(path, fmt)
+        notes = list(new.notes)
     if session.reflections is not None:
         from mainpy.xtal.fmodel import check_compatible
         diff = check_compatible(new.cell, new.spacegroup, session.reflections, path)
         _say_cell_difference(session, diff, path, session.reflections.source)
     session.set_model(new)
+    for n in notes:
+        session.warn(n)
     if not append:          # appended chains come without their file's TLS groups
         _read_tls(session, new.structure)
     return session.model
@@ -48,17 +52,21 @@ def _read_tls(session, st) -> None:
 
 
 def read_data(session, path: str, fobs=None, sigma=None, iobs=None, free=None,
-              free_value: int | None = None, reso=None):
+              free_value: int | None = None, reso=None, block: str | None = None):
     """Read reflections (MTZ or mmCIF) and make them the session's data; they must fit
-    the model already read. ``reso`` (lo, hi) sets the REFL RESO limits."""
-    from mainpy.xtal.reflections import read_reflections
+    the model already read (a model without a cell or space group takes the data's).
+    ``reso`` (lo, hi) sets the REFL RESO limits; ``block`` names the data block of an
+    mmCIF file."""
+    from mainpy.xtal.reflections import no_cell, read_reflections
     m = session.model
+    known = m is not None and m.spacegroup is not None and not no_cell(m.cell)
     refl = read_reflections(path, fobs=fobs, sigma=sigma, iobs=iobs, free=free,
-                            free_value=free_value,
-                            crystal=(m.cell, m.spacegroup) if m is not None else None)
-    if session.model is not None:
+                            free_value=free_value, block=block,
+                            crystal=(m.cell, m.spacegroup) if known else None)
+    if m is not None:
         from mainpy.xtal.fmodel import check_compatible
-        m = session.model
+        if not known:
+            _crystal_from_data(session, refl)
         diff = check_compatible(m.cell, m.spacegroup, refl, m.path or "the model")
         _say_cell_difference(session, diff, m.path or "the model", refl.source)
     if reso is not None:
@@ -67,6 +75,29 @@ def read_data(session, path: str, fobs=None, sigma=None, iobs=None, free=None,
     session.fmodel = None
     session.map_coefficients = None
     return refl
+
+
+def _crystal_from_data(session, refl) -> None:
+    """A model read without a cell or space group (no CRYST1) takes the data's, as other
+    programs do; said in one line. Restraints defined before knew no symmetry: dropped,
+    with what to do."""
+    from mainpy.xtal.reflections import cell_text, no_cell
+    m = session.model
+    st = m.structure
+    took = []
+    if no_cell(st.cell):
+        st.cell = refl.cell
+        took.append("cell")
+    if m.spacegroup is None:
+        st.spacegroup_hm = refl.spacegroup.hm
+        took.append("space group")
+    st.setup_cell_images()
+    session.echo(f" {m.path or 'the model'} has no {' or '.join(took)}: the data's taken "
+                 f"({refl.spacegroup.xhm()}, cell {cell_text(refl.cell)})")
+    if session.restraints is not None:
+        session.restraints = session.energy = None
+        session.warn("the restraints defined before knew no symmetry: dropped; DEFINE them "
+                     "again")
 
 
 def make_free_set(session, fraction: float, seed: int):

@@ -77,6 +77,7 @@ def data_lines(session) -> list[str]:
             f"free {st['free']} ({100 * st['free_fraction']:.1f}%)",
             f" {refl.free_note}" if refl.free_note else " free flags: as given",
             *([f" {refl.crystal_note}"] if getattr(refl, "crystal_note", "") else []),
+            *(f" {n}" for n in getattr(refl, "notes", ())),
             f" shells {x['shel']}, bulk solvent {'on' if x['solv_flat'] else 'off'}, "
             f"anisotropic scale {'on' if x['aniso'] else 'off'}, weights {x['weights']}"]
 

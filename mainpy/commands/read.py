@@ -35,7 +35,8 @@ def _read_refl(session, args):
     from mainpy.app.files import read_data
     read_data(session, session.input_path(args["file"]), fobs=args.get("fobs"),
               sigma=args.get("sigma"), iobs=args.get("iobs"), free=args.get("free"),
-              free_value=args.get("free_value"), reso=args.get("reso"))
+              free_value=args.get("free_value"), reso=args.get("reso"),
+              block=args.get("block"))
     from mainpy.app.reports import data_lines
     for line in data_lines(session):
         session.echo(line)
@@ -48,13 +49,18 @@ command("read", "refl", help="read reflections (MTZ or mmCIF): amplitudes or int
                  Clause("iobs", (Word("label"),), help="intensity column"),
                  Clause("free", (Word("label"),), help="free-R flag column"),
                  Clause("free_value", (Int("v"),), help="flag value of the test set (default: read from the flags)"),
-                 Clause("reso", (Real("lo"), Real("hi")), help="resolution limits in A")),
+                 Clause("reso", (Real("lo"), Real("hi")), help="resolution limits in A"),
+                 Clause("block", (Word("name"),), help="data block of an mmCIF file "
+                        "(default: the first whose crystal is the model's)")),
         needs=(("file",),), exclusive=(("fobs", "iobs"),), action=_read_refl,
         details="Columns are found automatically (F/SIGF, else I/SIGI converted by French &\n"
                 "Wilson) unless named; their MTZ types are checked. Free flags: two values\n"
                 "make the rarer one the test set (Phenix: 1), more values make 0 the test\n"
                 "set (CCP4); a test set outside 0.5-50 % is refused unless FREE_VALUE\n"
-                "names the value. The first lines say what was assumed.",
+                "names the value; reflections without a flag get one at the set's\n"
+                "fraction. Reflections with sigma <= 0 or F < 0 are left out, repeated\n"
+                "ones merged. Of several datasets or mmCIF blocks, the one taken is\n"
+                "named. The first lines say what was assumed.",
         examples=("read refl file data.mtz", "read refl file data.mtz fobs F sigma SIGF free R"))
 
 def _group(session, word):

@@ -21,6 +21,7 @@ class Model:
     structure: gemmi.Structure
     path: str = ""
     _synced: tuple = ()          # the arrays last written into the structure
+    notes: tuple = ()            # what reading left out (further MODELs), for the user
 
 
     @property
@@ -80,8 +81,10 @@ def _number_error(path, lineno, line, a, b, what, text) -> InputError:
                       f"(columns {a}-{b})\n  {line}\n  {caret}")
 
 
-def read_structure(path: str, fmt: str | None = None) -> gemmi.Structure:
-    """Read PDB or mmCIF (fmt 'pdb'/'cif' or from the file); raise InputError if unreadable."""
+def read_structure(path: str, fmt: str | None = None, notes: list | None = None
+                   ) -> gemmi.Structure:
+    """Read PDB or mmCIF (fmt 'pdb'/'cif' or from the file); raise InputError if
+    unreadable. Only the first MODEL is kept (``notes`` gets a line saying so)."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"cannot read coordinates: no file {path}")
@@ -99,6 +102,9 @@ def read_structure(path: str, fmt: str | None = None) -> gemmi.Structure:
     if st.input_format == gemmi.CoorFormat.Pdb:
         check_pdb_numbers(str(p))
     _check_finite(st, path)
+    if len(st) > 1 and notes is not None:
+        notes.append(f"{path} holds {len(st)} models (MODEL records): the first "
+                     f"({st[0].num}) read, the other {len(st) - 1} left out")
     while len(st) > 1:
         del st[1]
     st.setup_entities()
@@ -124,8 +130,9 @@ def _check_finite(st: gemmi.Structure, path: str) -> None:
 
 
 def load(path: str, fmt: str | None = None) -> Model:
-    st = read_structure(path, fmt)
-    return Model(from_structure(st), st, str(path))
+    notes: list = []
+    st = read_structure(path, fmt, notes)
+    return Model(from_structure(st), st, str(path), notes=tuple(notes))
 
 
 def append(model: Model, other: gemmi.Structure) -> Model:

@@ -52,6 +52,7 @@ class Reflections:
     free_note: str = ""                          # how the test set was read, for the user
     crystal_note: str = ""                       # what of the crystal came from the model
     anom: np.ndarray | None = None               # F(+) - F(-) of Bijvoet pairs (NaN: not both)
+    notes: list = field(default_factory=list)    # what reading left out or assumed
 
     def __len__(self) -> int:
         return len(self.hkl)
@@ -147,17 +148,24 @@ def select_resolution(refl: Reflections, d_min: float | None = None,
 
 # ----------------------------------------------------------------------------- reading
 
-def _no_cell(cell: gemmi.UnitCell) -> bool:
+def no_cell(cell: gemmi.UnitCell) -> bool:
     """gemmi's stand-in for a file without a cell (1 1 1 90 90 90) or none at all."""
     return cell.volume <= 1.0 + 1e-6
 
 
-def _read_mtz(path: str, crystal=None) -> tuple[gemmi.Mtz, list]:
-    """An MTZ object from an MTZ file or from the first merged block of an mmCIF SF file,
-    and what of ``crystal`` (cell, space group) filled in what the file lacks."""
+def _read_mtz(path: str, crystal=None, block: str | None = None
+              ) -> tuple[gemmi.Mtz, list, list]:
+    """An MTZ object from an MTZ file or from a merged block of an mmCIF SF file
+    (`_choose_block`), what of ``crystal`` (cell, space group) filled in what the file
+    lacks, and the lines that say which block was taken."""
     if not os.path.exists(path):
         raise InputError(f"reflection file {path} does not exist; check the file name")
     low = path.lower()
+    notes = []
+    if block and not low.endswith((".cif", ".mmcif", ".ent", ".cif.gz", ".mmcif.gz",
+                                   ".ent.gz")):
+        raise InputError(f"{path}: BLOCK chooses a data block of an mmCIF file; an MTZ has "
+                         "none (name its columns with fobs/iobs)")
     try:
         if low.endswith((".cif", ".mmcif", ".ent", ".cif.gz", ".mmcif.gz", ".ent.gz")):
             doc = gemmi.cif.read(path)
@@ -165,7 +173,10 @@ def _read_mtz(path: str, crystal=None) -> tuple[gemmi.Mtz, list]:
             if not blocks:
                 raise InputError(f"{path} has no merged reflection block (_refln loop); "
                                  "give a structure-factor mmCIF or an MTZ file")
-            mtz = gemmi.CifToMtz().convert_block_to_mtz(blocks[0])
+            rb, note = _choose_block(blocks, path, crystal, block)
+            if note:
+                notes.append(note)
+            mtz = gemmi.CifToMtz().convert_block_to_mtz(rb)
         else:
             mtz = gemmi.read_mtz_file(path)
     except InputError:
@@ -179,19 +190,72 @@ def _read_mtz(path: str, crystal=None) -> tuple[gemmi.Mtz, list]:
         if mtz.spacegroup is None:
             mtz.spacegroup = sg
             taken.append("space group")
-        if _no_cell(mtz.cell):
+        if no_cell(mtz.cell):
             mtz.set_cell_for_all(cell)
             taken.append("cell")
     if mtz.spacegroup is None:
         raise InputError(f"{path} has no space group; read the model first (its crystal is "
                          "then used), or add one (e.g. with gemmi or CCP4)")
-    if _no_cell(mtz.cell):
+    if no_cell(mtz.cell):
         raise InputError(f"{path} has no unit cell; read the model first (its crystal is "
                          "then used), or add one")
-    return mtz, taken
+    return mtz, taken, notes
 
 
-def _cell_text(cell: gemmi.UnitCell) -> str:
+#: largest relative difference of cell lengths (and angles, as a fraction of 90 degrees)
+#: for a data block to count as the model's crystal
+BLOCK_CELL_MATCH = 0.02
+
+
+def _block_fits(rb, crystal) -> bool | None:
+    """Whether a reflection block's crystal is the model's (None: it has no cell or
+    space group to compare)."""
+    cell, sg = crystal
+    if no_cell(rb.cell) or rb.spacegroup is None or sg is None:
+        return None
+    if rb.spacegroup.number != sg.number:
+        return False
+    a, b = np.array(rb.cell.parameters), np.array(cell.parameters)
+    rel = np.abs(a - b) / np.r_[b[:3], [90.0] * 3]
+    return bool(rel.max() <= BLOCK_CELL_MATCH)
+
+
+def _choose_block(blocks, path, crystal, name):
+    """The merged reflection block to read, and a line saying which when there are
+    several: the one named; else the first whose cell and space group are the model's
+    (or that has none to compare); else the first. A structure-factor file of the PDB
+    may hold several data sets (other crystals, derivatives, wavelengths)."""
+    names = [rb.block.name for rb in blocks]
+    if name:
+        for rb in blocks:
+            if rb.block.name == name:
+                return rb, (f"data block {name!r} of {len(blocks)} as named"
+                            if len(blocks) > 1 else "")
+        raise InputError(f"{path} has no reflection block {name!r}; its merged blocks are: "
+                         + ", ".join(names))
+    if len(blocks) == 1:
+        return blocks[0], ""
+    listing = ", ".join(names)
+    if crystal is not None and crystal[1] is not None:
+        fits = [_block_fits(rb, crystal) for rb in blocks]
+        ok = [k for k, f in enumerate(fits) if f]
+        bare = [k for k, f in enumerate(fits) if f is None]
+        if ok or bare:
+            ref = np.array(crystal[0].parameters)
+            k = min(ok, key=lambda j: float((np.abs(np.array(blocks[j].cell.parameters)
+                                                    - ref) / ref).max())) if ok else bare[0]
+            why = ("its cell and space group are the model's"
+                   + (" (the closest cell)" if len(ok) > 1 else "")) if ok else \
+                "it has no crystal of its own (the model's is used)"
+            return blocks[k], (f"data block {names[k]!r} ({k + 1} of {len(blocks)}: "
+                               f"{listing}): {why}; BLOCK name takes another")
+        return blocks[0], (f"data block {names[0]!r} (1 of {len(blocks)}: {listing}); none "
+                           "has the model's cell and space group; BLOCK name takes another")
+    return blocks[0], (f"data block {names[0]!r} (1 of {len(blocks)}: {listing}): the first; "
+                       "read the model first to choose by its crystal, or BLOCK name")
+
+
+def cell_text(cell: gemmi.UnitCell) -> str:
     return " ".join(f"{v:.3f}" if k < 3 else f"{v:.2f}" for k, v in enumerate(cell.parameters))
 
 
@@ -239,21 +303,23 @@ def _sigma_for(mtz: gemmi.Mtz, label: str, path: str):
                      f"sigma option. The columns are: {_columns_text(mtz)}")
 
 
-def _pick(mtz: gemmi.Mtz, ctype: str, preferred) -> str | None:
-    """The first column of the type that has a sigma partner, preferred labels first."""
+def _pick(mtz: gemmi.Mtz, ctype: str, preferred, crystal=None) -> str | None:
+    """The first column of the type that has a sigma partner, preferred labels first;
+    with the model's ``crystal`` (cell, space group), only those of the datasets whose
+    cell is closest to the model's (an MTZ may hold a native and derivatives)."""
     cands = [c.label for c in mtz.columns if c.type == ctype]
+    cands = [c for c in cands if _sigma_partner(mtz, c)]
     if not cands:
         return None
-    labels = mtz.column_labels()
+    if crystal is not None and len({mtz.column_with_label(c).dataset_id
+                                    for c in cands}) > 1:
+        ref = np.array(crystal[0].parameters)
 
-    def has_sigma(lab):
-        i = labels.index(lab)
-        return (mtz.column_with_label("SIG" + lab) is not None
-                or (i + 1 < len(labels) and mtz.columns[i + 1].type == "Q"))
-
-    cands = [c for c in cands if has_sigma(c)]
-    if not cands:
-        return None
+        def off(label):
+            cell = _dataset_cell(mtz, label)[0]
+            return float((np.abs(np.array(cell.parameters) - ref) / ref).max())
+        best = min(off(c) for c in cands)
+        cands = [c for c in cands if off(c) <= best + 1e-4]
     for p in preferred:
         for c in cands:
             if c.upper() == p.upper():
@@ -262,10 +328,22 @@ def _pick(mtz: gemmi.Mtz, ctype: str, preferred) -> str | None:
 
 
 def _auto_free(mtz: gemmi.Mtz) -> str | None:
+    """The free-R flag column: one of type I named like one, else one of type R so named
+    whose values are all whole numbers (some programs write flags as reals)."""
     for c in mtz.columns:
         if c.type == "I" and _FREE_RE.search(c.label):
             return c.label
+    for c in mtz.columns:
+        if c.type == "R" and _FREE_RE.search(c.label) and _whole_numbers(c):
+            return c.label
     return None
+
+
+def _whole_numbers(col) -> bool:
+    """A column whose finite values are all small whole numbers (flags stored as R)."""
+    v = np.asarray(col, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return len(v) > 0 and bool(np.all(v == np.rint(v))) and bool(np.all(np.abs(v) < 1000))
 
 
 #: a test set outside these fractions of the observed reflections is refused unless the
@@ -274,14 +352,65 @@ FREE_FRACTION = (0.005, 0.5)
 
 
 def free_set(flags: np.ndarray, observed: np.ndarray, free_value: int | None = None,
-             label: str = "FREE") -> tuple[np.ndarray, int | None, str]:
+             label: str = "FREE", d: np.ndarray | None = None
+             ) -> tuple[np.ndarray, int | None, str]:
     """(test-set mask, the flag value taken as free, a line saying what was assumed).
 
     Without ``free_value`` the convention is read from the values: two values (0 and 1,
     as Phenix and some CCP4 files write) make the rarer one the test set; more values
     (CCP4's FREERFLAG, 0..19) make 0 the test set. A test set above 50 % or below 0.5 %
     of the observed reflections is refused then, with what to do; a ``free_value`` given
-    is taken as it is (the line says when its fraction is unusual)."""
+    is taken as it is (the line says when its fraction is unusual). Reflections without
+    a flag (NaN: data extended after the set was made) get one in ``flags`` (in place),
+    test at the set's own fraction (`extend_flags`), and the line says how many and,
+    given ``d``, at what resolution."""
+    free, value, note = _free_set(flags, observed, free_value, label)
+    missing = ~np.isfinite(flags)
+    if value is not None and missing.any():
+        free, extra = extend_flags(flags, free, observed, value, d)
+        if (missing & observed).any():
+            note += "; " + extra
+    return free, value, note
+
+
+#: seed of the flags given to reflections that have none (the same data, the same set)
+EXTEND_SEED = 0
+
+
+def extend_flags(flags: np.ndarray, free: np.ndarray, observed: np.ndarray, value: int,
+                 d: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """Flags for the reflections that have none (NaN in ``flags``, filled in place), as
+    CCP4's freerflag COMPLETE does: each is test with the probability of the flagged
+    observed reflections' test fraction (seeded), else takes one of the set's other
+    values. Returns the new test mask and a clause saying what was done."""
+    missing = ~np.isfinite(flags)
+    have = ~missing
+    v = np.rint(np.where(have, flags, value)).astype(np.int64)
+    flagged_obs = have & observed
+    frac = int((free & flagged_obs).sum()) / max(int(flagged_obs.sum()), 1)
+    others = np.unique(v[have & (v != value)])
+    if len(others) == 0:
+        others = np.array([1 if value == 0 else 0])
+    rng = np.random.default_rng(EXTEND_SEED)
+    new_free = rng.random(int(missing.sum())) < frac
+    new_v = np.where(new_free, value, rng.choice(others, int(missing.sum())))
+    flags[missing] = new_v
+    free = free.copy()
+    free[missing] = new_free
+    n_obs = int((missing & observed).sum())
+    n_test = int((missing & observed & free).sum())
+    where = ""
+    if d is not None and n_obs:
+        dm = d[missing & observed]
+        where = f" ({dm.max():.2f}-{dm.min():.2f} A)"
+    return free, (f"{n_obs} observed reflections{where} had no flag: {n_test} of them made "
+                  f"test reflections at the set's fraction ({100 * frac:.1f} %), the "
+                  "rest work (as CCP4's freerflag COMPLETE extends a set); their R-free "
+                  "is fair only if the model was never refined against them")
+
+
+def _free_set(flags, observed, free_value, label):
+    """free_set without the extension of missing flags."""
     have = np.isfinite(flags)
     v = np.rint(np.where(have, flags, -1e9)).astype(np.int64)
     uniq, counts = np.unique(v[have & observed], return_counts=True)
@@ -324,41 +453,70 @@ def free_set(flags: np.ndarray, observed: np.ndarray, free_value: int | None = N
 
 def read_reflections(path, fobs: str | None = None, sigma: str | None = None,
                      iobs: str | None = None, free: str | None = None,
-                     free_value: int | None = None, crystal=None) -> Reflections:
+                     free_value: int | None = None, crystal=None,
+                     block: str | None = None) -> Reflections:
     """Read an MTZ or mmCIF structure-factor file.
 
     ``crystal`` (cell, space group), from the model, stands in for what the file lacks
-    (structure-factor mmCIF files may have neither); ``Reflections.crystal_note`` says
-    what was taken.
+    (structure-factor mmCIF files may have neither), and chooses among the data blocks
+    of an mmCIF file (`_choose_block`; ``block`` names one); ``Reflections.crystal_note``
+    says what was taken, ``Reflections.notes`` what else reading assumed or left out.
     Columns are found automatically (amplitudes F/Q first, else intensities J/Q) unless
     given, and their MTZ types are checked. Intensities are converted to amplitudes by
     French & Wilson. ``free_value`` is the flag value of the test set; without it the
     convention is read from the flags (`free_set`).
     """
     path = os.fspath(path)
-    mtz, taken = _read_mtz(path, crystal)
+    mtz, taken, notes = _read_mtz(path, crystal, block)
     if fobs and iobs:
         raise InputError(f"{path}: give either amplitudes or intensities, not both")
     anom = _anomalous_columns(mtz, fobs or iobs, sigma, path)
     if anom is not None:
-        return _assemble(mtz, path, anom[1], anom[0], free, free_value, taken)
+        return _assemble(mtz, path, anom[1], anom[0], free, free_value, taken, notes)
     if fobs:
         _col(mtz, fobs, path, "amplitudes")
     if iobs:
         _col(mtz, iobs, path, "intensities")
     if not fobs and not iobs:
-        fobs = _pick(mtz, "F", _F_PREFERRED)
+        model = crystal if crystal is not None and crystal[1] is not None else None
+        fobs = _pick(mtz, "F", _F_PREFERRED, model)
         if fobs is None:
-            iobs = _pick(mtz, "J", _I_PREFERRED)
+            iobs = _pick(mtz, "J", _I_PREFERRED, model)
         if fobs is None and iobs is None:
             raise InputError(
                 f"{path} has no amplitude (type F) or intensity (type J) column with a "
                 f"sigma (type Q); the columns are: {_columns_text(mtz)}. Name the data "
                 "columns explicitly, or convert anomalous data to mean values first")
+        notes += _unused_data(mtz, fobs or iobs, model is not None)
     data_label = fobs or iobs
     sig_col = _col(mtz, sigma, path, "sigmas") if sigma else _sigma_for(mtz, data_label, path)
     return _assemble(mtz, path, [data_label, sig_col.label], "F" if fobs else "I", free,
-                     free_value, taken)
+                     free_value, taken, notes)
+
+
+def _unused_data(mtz: gemmi.Mtz, taken: str, by_crystal: bool = False) -> list[str]:
+    """A line naming the other amplitude and intensity columns of the file, when the
+    data columns were chosen without being named (``by_crystal``: the model's crystal
+    chose among datasets)."""
+    other = [c for c in mtz.columns if c.type in "FJ" and c.label != taken
+             and _sigma_partner(mtz, c.label)]
+    if not other:
+        return []
+    kinds = {"F": "fobs", "J": "iobs"}
+    datasets = {c.dataset_id for c in other} | {mtz.column_with_label(taken).dataset_id}
+    why = " (its dataset's cell is the closest to the model's)" \
+        if by_crystal and len(datasets) > 1 else ""
+    return [f"{taken} taken as the data{why}; also in the file: "
+            + ", ".join(f"{c.label} ({_TYPE_NAMES[c.type]})" for c in other)
+            + f" (read refl ... {kinds[other[0].type]} {other[0].label} takes one)"]
+
+
+def _sigma_partner(mtz: gemmi.Mtz, label: str) -> bool:
+    """Whether a data column has a sigma column (SIG<label> or the next, of type Q)."""
+    labels = mtz.column_labels()
+    i = labels.index(label)
+    return (mtz.column_with_label("SIG" + label) is not None
+            or (i + 1 < len(labels) and mtz.columns[i + 1].type == "Q"))
 
 
 def _anomalous_columns(mtz, label, sigma, path):
@@ -403,13 +561,21 @@ def _anomalous_columns(mtz, label, sigma, path):
     return ("F" if ctype == "G" else "I"), out
 
 
-def _assemble(mtz, path, cols, kind, free, free_value, taken) -> Reflections:
+def _assemble(mtz, path, cols, kind, free, free_value, taken, notes=()) -> Reflections:
     """Reflections from the data columns: [X, SIGX], or a Bijvoet pair [X(+), SIGX(+),
-    X(-), SIGX(-)] merged to the mean (the anomalous difference kept as ``anom``)."""
+    X(-), SIGX(-)] merged to the mean (the anomalous difference kept as ``anom``);
+    ``notes``: lines already due (the block or columns chosen)."""
     from mainpy.xtal import anomalous as A
+    notes = list(notes)
     free_label = free if free else _auto_free(mtz)
     if free:
-        _col(mtz, free, path, "free-R flags")
+        col = mtz.column_with_label(free)
+        if not (col is not None and col.type == "R" and _whole_numbers(col)):
+            _col(mtz, free, path, "free-R flags")
+    if free_label and mtz.column_with_label(free_label).type != "I":
+        notes.append(f"free flags {free_label} are stored as reals (type "
+                     f"{mtz.column_with_label(free_label).type}); their whole-number values "
+                     "read as flags")
     fobs, iobs = (cols[0], None) if kind == "F" else (None, cols[0])
     data_label = cols[0]
     mtz.ensure_asu()
@@ -432,7 +598,14 @@ def _assemble(mtz, path, cols, kind, free, free_value, taken) -> Reflections:
     hkl, val, sig = hkl[keep], val[keep], sig[keep]
     flags = None if flags is None else flags[keep]
     pair = None if pair is None else [p[keep] for p in pair]
-    cell = mtz.cell
+    hkl, val, sig, flags, pair, n_dup = _merge_duplicates(hkl, val, sig, flags, pair)
+    if n_dup:
+        notes.append(f"{n_dup} reflections occur more than once (the same hkl in the "
+                     "asymmetric unit): merged, weighted by 1/sigma^2, the first one's "
+                     "free flag kept")
+    cell, ds_note = _dataset_cell(mtz, data_label)
+    if ds_note:
+        notes.append(ds_note)
     d = cell.calculate_d_array(hkl)
     centric = ops.centric_flag_array(hkl).astype(bool)
     eps = ops.epsilon_factor_without_centering_array(hkl).astype(np.float64)
@@ -440,8 +613,15 @@ def _assemble(mtz, path, cols, kind, free, free_value, taken) -> Reflections:
     if free_label:
         role["free"] = free_label
 
+    given = np.isfinite(val) & np.isfinite(sig)
     if fobs:
-        unobs = ~np.isfinite(val) | ~np.isfinite(sig) | (val <= 0)
+        bad_sig = given & (sig <= 0)
+        neg = given & (val < 0)
+        unobs = ~given | (val <= 0) | bad_sig
+        for n, what in ((int(neg.sum()), f"{data_label} < 0"),
+                        (int((bad_sig & ~neg).sum()), f"{sig_label} <= 0")):
+            if n:
+                notes.append(f"{n} reflections with {what} left out (unobserved)")
         f = np.where(unobs, np.nan, val)
         s = np.where(unobs, np.nan, sig)
         role["fobs"] = fobs
@@ -449,7 +629,10 @@ def _assemble(mtz, path, cols, kind, free, free_value, taken) -> Reflections:
         fw = False
     else:
         from mainpy.xtal.french_wilson import french_wilson
-        unobs = ~np.isfinite(val) | ~np.isfinite(sig) | (sig <= 0)
+        unobs = ~given | (sig <= 0)
+        if (given & (sig <= 0)).any():
+            notes.append(f"{int((given & (sig <= 0)).sum())} reflections with {sig_label} "
+                         "<= 0 left out (unobserved)")
         iarr = np.where(unobs, np.nan, val)
         siga = np.where(unobs, np.nan, sig)
         f, s = french_wilson(iarr, siga, d, centric, eps)
@@ -471,13 +654,54 @@ def _assemble(mtz, path, cols, kind, free, free_value, taken) -> Reflections:
         anom = np.where(centric, np.nan, A.difference(fp, fm))
     observed = np.isfinite(f) & np.isfinite(s) & (f > 0)
     if flags is not None:
-        free_arr, value, note = free_set(flags, observed, free_value, free_label)
+        free_arr, value, note = free_set(flags, observed, free_value, free_label, d)
     else:
         free_arr, value = np.zeros(len(hkl), bool), None
         note = "no free-R flags: no test set (R-free cannot be given)"
     return Reflections(hkl=hkl, d=d, fobs=f, sigf=s, free=free_arr, centric=centric,
                        epsilon=eps, cell=cell, spacegroup=sg, iobs=iarr, sigi=siga,
                        source=path, labels=role, free_value=value, french_wilson=fw,
-                       flags=flags, free_note=note, anom=anom,
+                       flags=flags, free_note=note, anom=anom, notes=notes,
                        crystal_note=(f"{' and '.join(taken)} not in the file: the model's "
-                                     f"({sg.xhm()}, cell {_cell_text(cell)})" if taken else ""))
+                                     f"({sg.xhm()}, cell {cell_text(cell)})" if taken else ""))
+
+
+def _dataset_cell(mtz: gemmi.Mtz, label: str) -> tuple[gemmi.UnitCell, str]:
+    """The cell of the dataset that holds the data column (an MTZ with several crystals
+    has one cell each; the file's global cell is the first's), and a line naming that
+    dataset when the file holds data of more than one."""
+    col = mtz.column_with_label(label)
+    with_data = sorted({c.dataset_id for c in mtz.columns if c.type in "FJGK"})
+    ds = mtz.dataset(col.dataset_id) if col is not None else None
+    cell = ds.cell if ds is not None and not no_cell(ds.cell) else mtz.cell
+    if ds is None or len(with_data) < 2:
+        return cell, ""
+    others = [mtz.dataset(i) for i in with_data if i != col.dataset_id]
+    return cell, (f"dataset {ds.dataset_name!r} (crystal {ds.crystal_name!r}, cell "
+                  f"{cell_text(cell)}), one of {len(with_data)} with data; not used: "
+                  + ", ".join(f"{o.dataset_name!r}" for o in others)
+                  + " (name its columns with fobs/iobs to take another)")
+
+
+def _merge_duplicates(hkl, val, sig, flags, pair):
+    """Reflections that occur more than once merged: the mean weighted by 1/sigma^2 (the
+    plain mean where a sigma is missing), the first occurrence's flag and Bijvoet
+    values. Returns the arrays and how many rows were merged away."""
+    key = (hkl[:, 0].astype(np.int64) * 4096 + hkl[:, 1]) * 4096 + hkl[:, 2]
+    uniq, first, inv, counts = np.unique(key, return_index=True, return_inverse=True,
+                                         return_counts=True)
+    n_dup = len(key) - len(uniq)
+    if n_dup == 0:
+        return hkl, val, sig, flags, pair, 0
+    ok = np.isfinite(val) & np.isfinite(sig) & (sig > 0)
+    w = np.where(ok, 1.0 / np.where(ok, sig, 1.0) ** 2, 0.0)
+    wsum = np.bincount(inv, w, len(uniq))
+    vsum = np.bincount(inv, np.where(ok, val, 0.0) * w, len(uniq))
+    order = np.sort(first)                 # keep the file's order of first occurrences
+    pos = np.argsort(np.argsort(first))    # unique index -> position in ``order``
+    new_val, new_sig = val[order].copy(), sig[order].copy()
+    merged = (counts > 1) & (wsum > 0)
+    new_val[pos[merged]] = vsum[merged] / wsum[merged]
+    new_sig[pos[merged]] = 1.0 / np.sqrt(wsum[merged])
+    return (hkl[order], new_val, new_sig, None if flags is None else flags[order],
+            None if pair is None else [p[order] for p in pair], n_dup)
