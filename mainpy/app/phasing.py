@@ -19,12 +19,15 @@ import copy
 from mainpy.errors import ScienceError
 
 
-def data_in_use(session):
-    """The reflections within the REFL RESO limits (all of them without limits)."""
+def data_in_use(session, outliers: bool = True):
+    """The reflections within the REFL RESO limits (all of them without limits), the
+    outliers rejected (`screen_outliers`) unobserved unless ``outliers`` is False."""
     from mainpy.xtal.reflections import select_resolution
     refl = session.reflections
     if refl is None:
         raise ScienceError("no reflections: read them first (read refl file data.mtz)")
+    if outliers and session.xtal.get("outliers", True):
+        refl = refl.without_outliers()
     lo, hi = session.xtal.get("reso", (None, None))
     if lo is None and hi is None:
         return refl
@@ -47,6 +50,39 @@ def new_fmodel(session, atoms=None):
                   bulk_solvent=session.xtal["solv_flat"], aniso=session.xtal["aniso"])
 
 
+def screen_outliers(session, fm):
+    """Once per data set (REFL OUTLIERS ON, the default): the observed amplitudes that
+    the model ``fm`` (a fresh Fmodel of all the data in use) makes improbable are
+    rejected (`mainpy.xtal.outliers`, Read 1999), said in one line, and ``fm`` is
+    given the data without them (scales fitted again). Returns ``fm``."""
+    import numpy as np
+
+    from mainpy.xtal.outliers import find_outliers
+    from mainpy.xtal.reflections import resolution_mask
+    refl = session.reflections
+    if not session.xtal.get("outliers", True) or refl.outliers is not None:
+        return fm
+    used = fm.refl
+    out, strong = find_outliers(used, fm.f_model)
+    lo, hi = session.xtal.get("reso", (None, None))
+    rows = resolution_mask(refl.d, hi, lo) if (lo, hi) != (None, None) \
+        else np.ones(len(refl), bool)
+    mask = np.zeros(len(refl), bool)
+    mask[rows] = out
+    n, n_free = int(out.sum()), int((out & used.test).sum())
+    note = (f"{n} of {int(used.observed.sum())} observed reflections rejected as outliers "
+            f"against the model (Read 1999): {int(strong.sum())} too strong, "
+            f"{n - int(strong.sum())} too weak, {n_free} of them in the test set; REFL "
+            "OUTLIERS OFF keeps them") if n else ""
+    from dataclasses import replace
+    session.reflections = replace(refl, outliers=mask, outlier_note=note)
+    if n:
+        session.echo(f" {note}")
+        fm.refl = data_in_use(session)
+        fm.fit_scales(warm=False)
+    return fm
+
+
 def set_r_variables(session, fm) -> None:
     """R_WORK, R_FREE and R_FREE_ERROR (its standard error, `r_factor_error`) of an
     Fmodel, as macro variables."""
@@ -58,7 +94,8 @@ def set_r_variables(session, fm) -> None:
 
 def _fmodel_key(session):
     x = session.xtal
-    return (id(session.reflections), id(session.model), x["reso"], x["solv_flat"], x["aniso"])
+    return (id(session.reflections), id(session.model), x["reso"], x["solv_flat"], x["aniso"],
+            x.get("outliers", True))
 
 
 def rephase(session):
@@ -78,8 +115,8 @@ def rephase(session):
         fm = copy.copy(old).update(session.atoms, warm=False)
     else:
         with FirstCompile(session):
-            fm = new_fmodel(session)
-    fm.session_key = key
+            fm = screen_outliers(session, new_fmodel(session))
+    fm.session_key = _fmodel_key(session)
     install(session, fm)
     return fm
 
@@ -125,7 +162,7 @@ def run_fmodel(session):
     from mainpy.xtal.fmodel import atoms_key
     old = session.fmodel
     if old is None or getattr(old, "session_key", None) != _fmodel_key(session):
-        fm = new_fmodel(session)
+        fm = screen_outliers(session, new_fmodel(session))
         fm.session_key = _fmodel_key(session)
         return fm
     fm = copy.copy(old)

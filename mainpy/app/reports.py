@@ -78,6 +78,8 @@ def data_lines(session) -> list[str]:
             f" {refl.free_note}" if refl.free_note else " free flags: as given",
             *([f" {refl.crystal_note}"] if getattr(refl, "crystal_note", "") else []),
             *(f" {n}" for n in getattr(refl, "notes", ())),
+            *([f" {session.reflections.outlier_note}"]
+              if session.reflections.outlier_note and x.get("outliers", True) else []),
             f" shells {x['shel']}, bulk solvent {'on' if x['solv_flat'] else 'off'}, "
             f"anisotropic scale {'on' if x['aniso'] else 'off'}, weights {x['weights']}"]
 

@@ -28,10 +28,18 @@ def _refl(session, args):
                                   f"(got {lo:g} twice), e.g. refl reso 30 {hi:g}")
             x["reso"] = (lo, hi)
             session.fmodel = None
+            _rescreen(session)
             session.echo(f" resolution {lo:g} - {hi:g} A")
         elif name in ("solv_flat", "aniso"):
             x[name] = v == "on"
             session.fmodel = None
+        elif name == "outliers":
+            x["outliers"] = v == "on"
+            session.fmodel = None
+            _rescreen(session)
+            session.echo(" outliers: screened against the model at the next RE_PHASE"
+                         if v == "on" else " outliers: none rejected, every observed "
+                         "reflection used")
         elif name == "weights":
             x["weights"] = v
         elif name == "kick":
@@ -60,6 +68,14 @@ def _refl(session, args):
                 session.result(line)
 
 
+def _rescreen(session):
+    """The outliers screened anew at the next RE_PHASE (the model or the limits are not
+    those they were judged with)."""
+    from dataclasses import replace
+    if session.reflections is not None and session.reflections.outliers is not None:
+        session.reflections = replace(session.reflections, outliers=None, outlier_note="")
+
+
 def _kicked_phase(session, kick):
     """REFL KICK = r [SEED s]: RE_PHASE from a copy of the model kicked by up to r A (the
     model itself does not move); maps and R-values then use the kicked model's Fmodel."""
@@ -82,6 +98,9 @@ command("refl", help="reflection settings, RE_PHASE, R-values",
                         help="flat bulk-solvent correction (default on)"),
                  Clause("aniso", (Choice(*ON_OFF, name="state"),),
                         help="overall anisotropic scaling (default on)"),
+                 Clause("outliers", (Choice(*ON_OFF, name="state"),),
+                        help="reject amplitudes the model makes improbable, Read 1999 "
+                             "(default on; ON judges again with the model in hand)"),
                  Clause("weights", (Choice("constant", "sigma", "a_sigma"),),
                         help="reflection weights of the X-ray target"),
                  Clause("show", help="print the reflection data summary"),
@@ -98,8 +117,8 @@ command("refl", help="reflection settings, RE_PHASE, R-values",
                                                     "(else theirs is kept)")),
                         help="make a test set for data that have none (written with the "
                              "data as FREE, 0 = free)")),
-        needs=(("shel", "reso", "phase", "r_value", "solv_flat", "aniso", "weights", "show",
-                "key", "kick", "free"),),
+        needs=(("shel", "reso", "phase", "r_value", "solv_flat", "aniso", "outliers",
+                "weights", "show", "key", "kick", "free"),),
         action=_refl, examples=("refl shel 15", "refl phase", "refl r-value",
                                 "refl free generate fraction 0.05 seed 1",
                                 "refl reso 30 2.0 solv_flat on aniso on phase"))

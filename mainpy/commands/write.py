@@ -58,8 +58,13 @@ def _write_refl(session, args):
         write_mtz(args["file"], data_in_use(session))
         session.echo(f" FP SIGFP FREE written to {args['file']} (no model: no FC or maps)")
         return
-    need_fmodel(session).write_mtz(args["file"])
-    session.echo(f" FP SIGFP FREE FC PHIC FWT PHWT DELFWT PHDELWT FOM written to {args['file']}")
+    fm = need_fmodel(session)
+    fm.write_mtz(args["file"])
+    o = session.reflections.outliers
+    n = int(o.sum()) if o is not None and session.xtal.get("outliers", True) else 0
+    session.echo(f" FP SIGFP FREE FC PHIC FWT PHWT DELFWT PHDELWT FOM written to {args['file']}"
+                 + (f" ({n} rejected outliers as missing, as the maps left them out)"
+                    if n else ""))
 
 
 command("write", "refl", help="write an MTZ: FP SIGFP FREE FC PHIC FWT PHWT DELFWT PHDELWT FOM",

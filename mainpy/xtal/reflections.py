@@ -53,6 +53,10 @@ class Reflections:
     crystal_note: str = ""                       # what of the crystal came from the model
     anom: np.ndarray | None = None               # F(+) - F(-) of Bijvoet pairs (NaN: not both)
     notes: list = field(default_factory=list)    # what reading left out or assumed
+    #: reflections rejected as outliers against a model (`mainpy.xtal.outliers`), in
+    #: these rows; None: not screened. `without_outliers` gives the data in use.
+    outliers: np.ndarray | None = None
+    outlier_note: str = ""
 
     def __len__(self) -> int:
         return len(self.hkl)
@@ -91,7 +95,20 @@ class Reflections:
                        sigf=self.sigf[mask], free=self.free[mask],
                        centric=self.centric[mask], epsilon=self.epsilon[mask],
                        iobs=sub(self.iobs), sigi=sub(self.sigi), labels=dict(self.labels),
-                       flags=sub(self.flags), anom=sub(self.anom))
+                       flags=sub(self.flags), anom=sub(self.anom),
+                       outliers=sub(self.outliers))
+
+    def without_outliers(self) -> "Reflections":
+        """The same rows with the rejected outliers unobserved (NaN), as every target, R
+        and map then sees them; itself when none were rejected."""
+        o = self.outliers
+        if o is None or not o.any():
+            return self
+
+        def cut(a):
+            return None if a is None else np.where(o, np.nan, a)
+        return replace(self, fobs=cut(self.fobs), sigf=cut(self.sigf), iobs=cut(self.iobs),
+                       sigi=cut(self.sigi), anom=cut(self.anom))
 
     def summary(self) -> dict:
         """Counts MAIN's `refl` reports: total, observed, work, free and free fraction."""

@@ -9,6 +9,7 @@ import textwrap
 import gemmi
 import pytest
 
+from mainpy.app.phasing import data_in_use
 from mainpy.session import Session
 
 
@@ -34,7 +35,8 @@ def test_written_header_is_mainpys(data, monlib_dir, tmp_path, ext):
     (ri,) = st.meta.refinement
     assert ri.r_work == pytest.approx(rw, abs=1e-4) and ri.r_free == pytest.approx(rf, abs=1e-4)
     assert rw > 0.3                            # the kicked model's R, not the input's 0.175
-    refl = s.reflections
+    refl = data_in_use(s)                      # the data refined against: outliers out
+    assert refl.observed.sum() == s.reflections.observed.sum() - s.reflections.outliers.sum()
     assert ri.resolution_high == pytest.approx(refl.d[refl.observed].min(), abs=0.01)
     n_work, n_free = int(refl.work.sum()), int(refl.test.sum())
     assert ri.reflection_count == n_work + n_free and ri.rfree_set_count == n_free
