@@ -67,6 +67,7 @@ def read_data(session, path: str, fobs=None, sigma=None, iobs=None, free=None,
         from mainpy.xtal.fmodel import check_compatible
         if not known:
             _crystal_from_data(session, refl)
+            m = session.model
         diff = check_compatible(m.cell, m.spacegroup, refl, m.path or "the model")
         _say_cell_difference(session, diff, m.path or "the model", refl.source)
     if reso is not None:
@@ -81,9 +82,11 @@ def _crystal_from_data(session, refl) -> None:
     """A model read without a cell or space group (no CRYST1) takes the data's, as other
     programs do; said in one line. Restraints defined before knew no symmetry: dropped,
     with what to do."""
+    from dataclasses import replace
+
     from mainpy.xtal.reflections import cell_text, no_cell
     m = session.model
-    st = m.structure
+    st = m.structure.clone()          # a new model: a failed sentence leaves the old one
     took = []
     if no_cell(st.cell):
         st.cell = refl.cell
@@ -92,6 +95,8 @@ def _crystal_from_data(session, refl) -> None:
         st.spacegroup_hm = refl.spacegroup.hm
         took.append("space group")
     st.setup_cell_images()
+    session.model = replace(m, structure=st)
+    session.fmodel = None
     session.echo(f" {m.path or 'the model'} has no {' or '.join(took)}: the data's taken "
                  f"({refl.spacegroup.xhm()}, cell {cell_text(refl.cell)})")
     if session.restraints is not None:

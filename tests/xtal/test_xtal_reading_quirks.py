@@ -194,3 +194,22 @@ def test_a_second_model_is_said_to_be_left_out(data, tmp_path):
     assert "holds 2 models (MODEL records): the first (1) read, the other 1 left out" \
         in s.out.getvalue()
     assert len(s.atoms) == 880
+
+
+def test_a_crystal_taken_and_then_refused_leaves_the_model_as_it_was(data, tmp_path):
+    """A CRYST1 with a cell but no space group: the data's group is taken, then their cell
+    is found to differ; the sentence fails and the model keeps what it had."""
+    lines = []
+    for ln in open(data("xtal/1aba/1aba.pdb")):
+        if ln.startswith("CRYST1"):
+            ln = f"CRYST1{40.0:9.3f}{50.0:9.3f}{60.0:9.3f}{90:7.2f}{90:7.2f}{90:7.2f}\n"
+        lines.append(ln)
+    (tmp_path / "nosg.pdb").write_text("".join(lines))
+    s = Session(out=io.StringIO())
+    s.run(f"read coor file {tmp_path / 'nosg.pdb'}")
+    assert s.model.spacegroup is None
+    before = s.fingerprint()
+    with pytest.raises(Exception, match="differs from the cell"):
+        s.run(f"read refl file {data('xtal/1aba/1aba.mtz')}")
+    assert s.model.spacegroup is None and s.reflections is None
+    assert s.fingerprint() == before
