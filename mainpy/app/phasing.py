@@ -73,7 +73,8 @@ def screen_outliers(session, fm):
     note = (f"{n} of {int(used.observed.sum())} observed reflections rejected as outliers "
             f"against the model (Read 1999): {int(strong.sum())} too strong, "
             f"{n - int(strong.sum())} too weak, {n_free} of them in the test set; REFL "
-            "OUTLIERS OFF keeps them") if n else ""
+            "OUTLIERS OFF keeps them") if n else \
+        f"no outliers among {int(used.observed.sum())} observed reflections (Read 1999)"
     from dataclasses import replace
     session.reflections = replace(refl, outliers=mask, outlier_note=note)
     if n:

@@ -124,3 +124,13 @@ def test_written_data_leave_the_outliers_out_as_the_maps_do(data, spoiled, tmp_p
     back = read_reflections(tmp_path / "out.mtz")
     assert back.observed.sum() == 15731 - int(s.reflections.outliers.sum())
     assert LEVEL == 0.01
+
+
+def test_a_screen_that_finds_none_says_so_in_the_data_lines(data):
+    s = Session(out=io.StringIO())
+    s.run(f"read coor file {data('xtal/1d7m/1d7m.pdb')}; read refl file {data('xtal/1d7m/1d7m.mtz')}")
+    s.run("refl phase")
+    assert "rejected as outliers" not in s.out.getvalue()       # RE_PHASE stays quiet
+    assert not s.reflections.outliers.any()
+    s.run("refl show")
+    assert "no outliers among 15069 observed reflections (Read 1999)" in s.out.getvalue()
