@@ -635,8 +635,8 @@ def _assemble(mtz, path, cols, kind, free, free_value, taken, notes=()) -> Refle
         bad_sig = given & (sig <= 0)
         neg = given & (val < 0)
         unobs = ~given | (val <= 0) | bad_sig
-        for n, what in ((int(neg.sum()), f"{data_label} < 0"),
-                        (int((bad_sig & ~neg).sum()), f"{sig_label} <= 0")):
+        for n, what in ((int(neg.sum()), f"{data_label} < 0"),     # (F = 0: unobserved)
+                        (int((bad_sig & (val > 0)).sum()), f"{sig_label} <= 0")):
             if n:
                 notes.append(f"{n} reflections with {what} left out (unobserved)")
         f = np.where(unobs, np.nan, val)
