@@ -25,8 +25,9 @@ def read_model(session, path: str, fmt: str | None = None, append: bool = False)
     return session.model
 
 
-#: relative difference of the model's and the data's cells worth a line (0.1 %)
-CELL_NOTE = 1e-3
+#: relative difference of the model's and the data's cells worth a line (0.1 %), and
+#: worth the advice of a rigid-body fit (1 %: an atom 50 A from the origin is 0.5 A off)
+CELL_NOTE, CELL_ADVICE = 1e-3, 1e-2
 
 
 def _say_cell_difference(session, diff: float, model: str, data: str) -> None:
@@ -35,7 +36,10 @@ def _say_cell_difference(session, diff: float, model: str, data: str) -> None:
     if diff > CELL_NOTE:
         session.echo(f" the cell of {model} differs from that of {data} by up to "
                      f"{100 * diff:.1f} %: structure factors use the data's cell, the "
-                     "model's Cartesian coordinates as they are")
+                     "model's Cartesian coordinates as they are"
+                     + ("; a model of another crystal wants a rigid-body fit first (REFINE "
+                        "BY BODY), as atoms far from the origin are off by as much"
+                        if diff > CELL_ADVICE else ""))
 
 
 def _read_tls(session, st) -> None:
