@@ -127,21 +127,30 @@ def make_free_set(session, fraction: float, seed: int):
     return session.reflections
 
 
-def refinement_stats(session):
+def refinement_stats(session, mask=None):
     """mainpy's figures for the model in hand, for the header of a written model: the
     data in use and R-work / R-free of the model's current Fmodel (re-phased if the
-    model changed; never REFL KICK's kicked copy), the restraint rmsd, mean B."""
+    model changed; never REFL KICK's kicked copy), the restraint rmsd, mean B.
+
+    ``mask``: the atoms written. Mean B and the geometry are those of the atoms written
+    (restraints with an atom left out are not counted); R-values describe the whole
+    model, so a file that leaves out other atoms than hydrogens (riding H are part of the
+    refined model as REFMAC and phenix headers count them) gets none."""
     import math
 
     import numpy as np
 
     from mainpy._version import __version__
     from mainpy.model.header import RefinementStats
+    from mainpy.refine.riding import is_hydrogen
     atoms = session.atoms
+    written = np.ones(len(atoms), bool) if mask is None else np.asarray(mask, bool)
     from mainpy.app.tls import written_groups
-    stats = RefinementStats(version=__version__, mean_b=float(np.mean(atoms.b)),
+    stats = RefinementStats(version=__version__,
+                            mean_b=float(np.mean(atoms.b[written])) if written.any() else None,
                             tls=written_groups(session))
-    if session.reflections is not None:
+    whole = bool((written | is_hydrogen(atoms)).all())
+    if session.reflections is not None and whole:
         from mainpy.app.phasing import need_fmodel, new_fmodel
         fm = need_fmodel(session)
         if getattr(fm, "kicked", False):
@@ -156,8 +165,10 @@ def refinement_stats(session):
         se = fm.r_free_error()[0] if stats.n_free else None
         stats.r_free_error = se if se is not None and math.isfinite(se) else None
     if session.restraints is not None:
-        from mainpy.app.refinement import geometry_summary
-        summ = geometry_summary(session, atoms)
+        from mainpy.app.refinement import figure_atoms_left_out
+        from mainpy.restraints import validation
+        summ = validation.summary(atoms.xyz, session.restraints,
+                                  leave_out=figure_atoms_left_out(session, atoms) | ~written)
         stats.rmsd_bond, stats.n_bond = summ["bond"]["rmsd"], summ["bond"]["count"]
         stats.rmsd_angle, stats.n_angle = summ["angle"]["rmsd"], summ["angle"]["count"]
     return stats
@@ -170,5 +181,5 @@ def write_model(session, path: str, fmt: str | None = None, mask=None,
     number of atoms written."""
     from mainpy.model import model as M
     model = session.need_model()
-    return M.write_structure(model, path, fmt, mask, stats=refinement_stats(session),
+    return M.write_structure(model, path, fmt, mask, stats=refinement_stats(session, mask),
                              aniso=aniso)

@@ -84,6 +84,22 @@ def screen_outliers(session, fm):
     return fm
 
 
+#: the macro variables a RE_PHASE sets (`set_r_variables`)
+R_VARIABLES = ("R_WORK", "R_FREE", "R_FREE_ERROR")
+
+
+def current_r_variables(session) -> None:
+    """R_WORK / R_FREE / R_FREE_ERROR made those of the model in hand before a sentence
+    or SHOW VARI reads them: a RE_PHASE when the model, data or settings changed since
+    the one that set them (a restored, kicked or edited model keeps no figures of
+    another). Nothing to do before the first RE_PHASE."""
+    if (session.model is None or session.reflections is None or session.fmodel is None
+            or not any(k in session.variables for k in R_VARIABLES)):
+        return
+    if not is_current(session):
+        need_fmodel(session)
+
+
 def set_r_variables(session, fm) -> None:
     """R_WORK, R_FREE and R_FREE_ERROR (its standard error, `r_factor_error`) of an
     Fmodel, as macro variables."""

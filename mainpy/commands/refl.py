@@ -1,9 +1,13 @@
 """REFL and FOURIER: reflections, re-phasing (RE_PHASE), R-values; map <-> structure factors."""
 
-from mainpy.app.phasing import data_in_use, need_fmodel, rephase
+from mainpy.app.phasing import (R_VARIABLES, current_r_variables, data_in_use, need_fmodel,
+                                rephase)
 from mainpy.app.reports import data_lines, fmt, phase_line, r_value_lines
 from mainpy.errors import MainpyError, NotBuiltError, ScienceError
-from mainpy.lang.registry import ON_OFF, Choice, Clause, Int, Name, Real, Sele, command
+from mainpy.lang.registry import (ON_OFF, Choice, Clause, Int, Name, Real, Sele, command,
+                                  derived_variables)
+
+derived_variables(R_VARIABLES, current_r_variables)
 
 LATER = ("mainpy has no named sets of reflections: every reflection in the resolution "
          "limits is used, with the free set the data file flags; to use fewer, narrow the "

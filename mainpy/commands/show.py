@@ -20,6 +20,8 @@ def _show_keys(session):
 
 
 def _show_vari(session):
+    from mainpy.lang.registry import refresh_derived
+    refresh_derived(session, list(session.variables))   # R_WORK ... of the model in hand
     if not session.variables:
         session.result(" no variables")
         return

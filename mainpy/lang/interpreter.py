@@ -25,7 +25,8 @@ from pathlib import Path
 from mainpy.errors import MainpyError, NotBuiltError
 from mainpy.lang.errors import LangError, Where, wrap
 from mainpy.lang.lexer import package_dir, split
-from mainpy.lang.parser import MacroCall, Parsed, bind, resolve
+from mainpy.lang.parser import MacroCall, Parsed, bind, resolve, value_vals
+from mainpy.lang.registry import DERIVED, refresh_derived
 
 MAX_DEPTH = 50
 
@@ -310,6 +311,8 @@ class Interpreter:
                             "changed", parsed.where)
         try:
             with session.transaction(keep=(ReturnSignal, QuitSignal)):
+                if DERIVED:
+                    refresh_derived(session, {v.text for v in value_vals(parsed)})
                 args = bind(parsed, session.variables)
                 self.acting += 1
                 try:

@@ -268,6 +268,28 @@ def command(*words: str, **kw) -> Command:
     return REGISTRY.add(Command(tuple(words), **kw))
 
 
+#: macro variables whose values come from the session (R_WORK, R_FREE, ...): name -> a
+#: function of the session that makes them those of the model in hand; the interpreter
+#: calls it before a sentence that names the variable is bound (SHOW VARI too)
+DERIVED: dict[str, Callable] = {}
+
+
+def derived_variables(names, refresh: Callable) -> None:
+    """Declare ``names`` as variables that ``refresh(session)`` brings up to date."""
+    for n in names:
+        DERIVED[n] = refresh
+
+
+def refresh_derived(session, names) -> None:
+    """Bring the derived variables among ``names`` up to date (each function once)."""
+    done = set()
+    for n in names:
+        f = DERIVED.get(n)
+        if f is not None and f not in done:
+            done.add(f)
+            f(session)
+
+
 #: functions that declare commands, each run once on the first use of the registry; the
 #: root package adds the one that imports the command families (the language itself
 #: knows no command)

@@ -135,3 +135,54 @@ def test_bad_values_are_refused_and_change_nothing(s, sentence, message):
     with pytest.raises(LangError, match=message):
         s.run(sentence)
     assert s.fingerprint() == before
+
+
+def _vari(s, name):
+    """A variable as SHOW VARI prints it."""
+    s.out = io.StringIO()
+    s.run("show vari")
+    line = next(x for x in s.out.getvalue().splitlines() if x.split()[:1] == [name])
+    return float(line.split("=")[1])
+
+
+def test_r_variables_are_of_the_model_in_hand(s):
+    """R_WORK and R_FREE as SHOW VARI prints them and as a sentence reads them follow the
+    model: after a kick, and after RESTORE COOR back to the phased one."""
+    r0 = s.variables["R_WORK"], s.variables["R_FREE"]
+    s.run("save coor; set coor kick 0.5 seed 1 sele all end")
+    kicked = _cold_r(s)
+    assert kicked[0] > r0[0] + 0.05
+    assert _vari(s, "R_WORK") == pytest.approx(kicked[0], abs=2e-4)
+    assert _vari(s, "R_FREE") == pytest.approx(kicked[1], abs=2e-4)
+    s.run("restore coor")
+    s.run("set vari X = R_FREE")                       # a sentence that reads it
+    assert float(s.variables["X"]) == pytest.approx(r0[1], abs=2e-4)
+    assert _vari(s, "R_WORK") == pytest.approx(r0[0], abs=2e-4)
+
+
+def test_a_partial_file_carries_figures_of_what_it_holds(s, tmp_path):
+    """WRITE COOR ... SELE: mean B and the geometry are those of the atoms written, and no
+    R-values (they are of the whole model); HYDROGENS OFF: mean B without the H, the
+    R-values of the refined model (riding H are part of it)."""
+    import gemmi
+
+    from mainpy.restraints import validation
+    s.run(f"write coor file {tmp_path / 'part.pdb'} sele resi numb 1 : 10 end")
+    st = gemmi.read_structure(str(tmp_path / "part.pdb"))
+    b = [a.b_iso for ch in st[0] for r in ch for a in r]
+    text = (tmp_path / "part.pdb").read_text()
+    assert f"MEAN B VALUE      (OVERALL, A**2) : {np.mean(b):.2f}" in text
+    assert "R VALUE" not in text and not st.meta.refinement      # no data section
+    atoms = s.atoms
+    written = (atoms.resseq >= 1) & (atoms.resseq <= 10)
+    assert written.sum() == len(b)
+    summ = validation.summary(atoms.xyz, s.restraints, leave_out=~written)
+    assert f"(A):     {summ['bond']['count']} ;  {summ['bond']['rmsd']:.3f}" in text
+    assert summ["bond"]["count"] < 100                    # not the whole model's 759
+    s.run(f"hydrogen add; write coor file {tmp_path / 'noh.pdb'} hydrogens off")
+    st = gemmi.read_structure(str(tmp_path / "noh.pdb"))
+    b = [a.b_iso for ch in st[0] for r in ch for a in r]
+    assert not st[0].has_hydrogen()
+    (ri,) = st.meta.refinement
+    assert ri.mean_b == pytest.approx(np.mean(b), abs=0.01)
+    assert ri.r_free == pytest.approx(s.variables["R_FREE"], abs=1e-4)
