@@ -92,8 +92,8 @@ def current_r_variables(session) -> None:
     """R_WORK / R_FREE / R_FREE_ERROR made those of the model in hand before a sentence
     or SHOW VARI reads them: a RE_PHASE when the model, data or settings changed since
     the one that set them (a restored, kicked or edited model keeps no figures of
-    another). Nothing to do before the first RE_PHASE."""
-    if (session.model is None or session.reflections is None or session.fmodel is None
+    another, nor does a model read anew). Nothing to do before the first RE_PHASE."""
+    if (session.model is None or session.reflections is None
             or not any(k in session.variables for k in R_VARIABLES)):
         return
     if not is_current(session):

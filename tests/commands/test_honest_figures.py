@@ -145,7 +145,7 @@ def _vari(s, name):
     return float(line.split("=")[1])
 
 
-def test_r_variables_are_of_the_model_in_hand(s):
+def test_r_variables_are_of_the_model_in_hand(s, tmp_path):
     """R_WORK and R_FREE as SHOW VARI prints them and as a sentence reads them follow the
     model: after a kick, and after RESTORE COOR back to the phased one."""
     r0 = s.variables["R_WORK"], s.variables["R_FREE"]
@@ -158,6 +158,10 @@ def test_r_variables_are_of_the_model_in_hand(s):
     s.run("set vari X = R_FREE")                       # a sentence that reads it
     assert float(s.variables["X"]) == pytest.approx(r0[1], abs=2e-4)
     assert _vari(s, "R_WORK") == pytest.approx(r0[0], abs=2e-4)
+    s.run("set coor kick 0.5 seed 2 sele all end; save coor; restore coor")
+    s.run(f"write coor file {tmp_path / 'k.pdb'}; read coor file {tmp_path / 'k.pdb'}")
+    assert s.fmodel is None                            # a model read anew
+    assert _vari(s, "R_FREE") == pytest.approx(_cold_r(s)[1], abs=2e-4)
 
 
 def test_a_partial_file_carries_figures_of_what_it_holds(s, tmp_path):
