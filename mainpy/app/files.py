@@ -165,10 +165,8 @@ def refinement_stats(session, mask=None):
         se = fm.r_free_error()[0] if stats.n_free else None
         stats.r_free_error = se if se is not None and math.isfinite(se) else None
     if session.restraints is not None:
-        from mainpy.app.refinement import figure_atoms_left_out
-        from mainpy.restraints import validation
-        summ = validation.summary(atoms.xyz, session.restraints,
-                                  leave_out=figure_atoms_left_out(session, atoms) | ~written)
+        from mainpy.app.refinement import geometry_summary
+        summ = geometry_summary(session, atoms, written)
         stats.rmsd_bond, stats.n_bond = summ["bond"]["rmsd"], summ["bond"]["count"]
         stats.rmsd_angle, stats.n_angle = summ["angle"]["rmsd"], summ["angle"]["count"]
     return stats

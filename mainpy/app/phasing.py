@@ -19,24 +19,44 @@ import copy
 from mainpy.errors import ScienceError
 
 
-def data_in_use(session, outliers: bool = True):
+def data_in_use(session):
     """The reflections within the REFL RESO limits (all of them without limits), the
-    outliers rejected (`screen_outliers`) unobserved unless ``outliers`` is False."""
-    from mainpy.xtal.reflections import select_resolution
+    outliers rejected (`rejected_outliers`) unobserved."""
     refl = session.reflections
     if refl is None:
         raise ScienceError("no reflections: read them first (read refl file data.mtz)")
-    if outliers and session.xtal.get("outliers", True):
+    if rejected_outliers(session) is not None:
         refl = refl.without_outliers()
-    lo, hi = session.xtal.get("reso", (None, None))
-    if lo is None and hi is None:
+    rows = rows_in_use(session)
+    if rows is None:
         return refl
-    sub = select_resolution(refl, hi, lo)
+    sub = refl.select(rows)
     if not sub.observed.any():
+        lo, hi = session.xtal["reso"]
         raise ScienceError(f"no observed reflections between {lo:g} and {hi:g} A (the data "
                            f"go from {refl.d.max():.2f} to {refl.d.min():.2f} A): change "
                            "REFL RESO")
     return sub
+
+
+def rows_in_use(session):
+    """Boolean per row of the session's reflections: within the REFL RESO limits (None
+    without limits)."""
+    from mainpy.xtal.reflections import resolution_mask
+    lo, hi = session.xtal.get("reso", (None, None))
+    if lo is None and hi is None:
+        return None
+    return resolution_mask(session.reflections.d, min(hi, lo), max(hi, lo))
+
+
+def rejected_outliers(session):
+    """Boolean per row of the session's reflections: the outliers left out of the data
+    in use (`screen_outliers`); None when none are (not screened yet, or REFL OUTLIERS
+    OFF)."""
+    refl = session.reflections
+    if refl is None or refl.outliers is None or not session.xtal.get("outliers", True):
+        return None
+    return refl.outliers
 
 
 def new_fmodel(session, atoms=None):
@@ -58,17 +78,14 @@ def screen_outliers(session, fm):
     import numpy as np
 
     from mainpy.xtal.outliers import find_outliers
-    from mainpy.xtal.reflections import resolution_mask
     refl = session.reflections
     if not session.xtal.get("outliers", True) or refl.outliers is not None:
         return fm
     used = fm.refl
     out, strong = find_outliers(used, fm.f_model)
-    lo, hi = session.xtal.get("reso", (None, None))
-    rows = resolution_mask(refl.d, hi, lo) if (lo, hi) != (None, None) \
-        else np.ones(len(refl), bool)
+    rows = rows_in_use(session)
     mask = np.zeros(len(refl), bool)
-    mask[rows] = out
+    mask[slice(None) if rows is None else rows] = out
     n, n_free = int(out.sum()), int((out & used.test).sum())
     note = (f"{n} of {int(used.observed.sum())} observed reflections rejected as outliers "
             f"against the model (Read 1999): {int(strong.sum())} too strong, "

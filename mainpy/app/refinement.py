@@ -157,12 +157,14 @@ def figure_atoms_left_out(session, atoms):
     return out
 
 
-def geometry_summary(session, atoms) -> dict:
+def geometry_summary(session, atoms, written=None) -> dict:
     """`validation.summary` of the session's restraints at ``atoms`` over the restraints
-    of no hydrogen or metal atom (`figure_atoms_left_out`)."""
+    of no hydrogen or metal atom (`figure_atoms_left_out`); with ``written`` (a mask),
+    of those atoms alone."""
     from mainpy.restraints import validation
+    out = figure_atoms_left_out(session, atoms)
     return validation.summary(atoms.xyz, session.restraints,
-                              leave_out=figure_atoms_left_out(session, atoms))
+                              leave_out=out if written is None else out | ~written)
 
 
 def report_figures(session, atoms) -> dict:

@@ -65,7 +65,7 @@ def phase_line(fm) -> str:
 
 def data_lines(session) -> list[str]:
     """The reflections in use: source, columns, resolution, work/free, settings."""
-    from mainpy.app.phasing import data_in_use
+    from mainpy.app.phasing import data_in_use, rejected_outliers
     refl = data_in_use(session)
     st = refl.summary()
     lab = refl.labels
@@ -79,7 +79,7 @@ def data_lines(session) -> list[str]:
             *([f" {refl.crystal_note}"] if getattr(refl, "crystal_note", "") else []),
             *(f" {n}" for n in getattr(refl, "notes", ())),
             *([f" {session.reflections.outlier_note}"]
-              if session.reflections.outlier_note and x.get("outliers", True) else []),
+              if rejected_outliers(session) is not None else []),
             f" shells {x['shel']}, bulk solvent {'on' if x['solv_flat'] else 'off'}, "
             f"anisotropic scale {'on' if x['aniso'] else 'off'}, weights {x['weights']}"]
 

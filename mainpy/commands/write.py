@@ -52,7 +52,7 @@ command("write", "map", help="write map n (CCP4/MRC)", lead=(Int("n"),),
 
 
 def _write_refl(session, args):
-    from mainpy.app.phasing import data_in_use, need_fmodel
+    from mainpy.app.phasing import data_in_use, need_fmodel, rejected_outliers
     if session.model is None:
         from mainpy.xtal.maps import write_mtz
         write_mtz(args["file"], data_in_use(session))
@@ -60,8 +60,8 @@ def _write_refl(session, args):
         return
     fm = need_fmodel(session)
     fm.write_mtz(args["file"])
-    o = session.reflections.outliers
-    n = int(o.sum()) if o is not None and session.xtal.get("outliers", True) else 0
+    o = rejected_outliers(session)
+    n = int(o.sum()) if o is not None else 0
     session.echo(f" FP SIGFP FREE FC PHIC FWT PHWT DELFWT PHDELWT FOM written to {args['file']}"
                  + (f" ({n} rejected outliers as missing, as the maps left them out)"
                     if n else ""))

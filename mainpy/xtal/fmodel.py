@@ -36,7 +36,8 @@ def check_compatible(cell: gemmi.UnitCell, spacegroup: gemmi.SpaceGroup, refl,
             f"the cell of {model_source} ({', '.join(f'{x:g}' for x in a)}) differs from "
             f"the cell of {refl.source} ({', '.join(f'{x:g}' for x in b)}); use matching "
             "files")
-    return float(max((np.abs(a[:3] - b[:3]) / b[:3]).max(), (np.abs(a[3:] - b[3:]) / b[3:]).max()))
+    from mainpy.xtal.reflections import cell_offset
+    return cell_offset(cell, refl.cell)
 
 
 def atoms_key(atoms, select=None) -> int:

@@ -71,8 +71,7 @@ def find_outliers(refl, f_model, level: float = LEVEL) -> tuple[np.ndarray, np.n
     out = np.zeros(len(refl), bool)
     strong = out
     for _ in range(2):
-        sub = replace(refl, fobs=np.where(out, np.nan, refl.fobs))
-        sa = sigmaa_for(sub, f_model)
+        sa = sigmaa_for(replace(refl, outliers=out).without_outliers(), f_model)
         out, strong = model_outliers(refl.fobs, f_model, sa.D, sa.S, refl.sigf,
                                      refl.centric, refl.epsilon, use, level)
     return out, strong

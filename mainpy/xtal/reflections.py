@@ -224,6 +224,12 @@ def _read_mtz(path: str, crystal=None, block: str | None = None
 BLOCK_CELL_MATCH = 0.02
 
 
+def cell_offset(cell: gemmi.UnitCell, ref: gemmi.UnitCell) -> float:
+    """The largest relative difference of the six cell parameters from ``ref``'s."""
+    a, b = np.array(cell.parameters), np.array(ref.parameters)
+    return float((np.abs(a - b) / b).max())
+
+
 def _block_fits(rb, crystal) -> bool | None:
     """Whether a reflection block's crystal is the model's (None: it has no cell or
     space group to compare)."""
@@ -258,9 +264,8 @@ def _choose_block(blocks, path, crystal, name):
         ok = [k for k, f in enumerate(fits) if f]
         bare = [k for k, f in enumerate(fits) if f is None]
         if ok or bare:
-            ref = np.array(crystal[0].parameters)
-            k = min(ok, key=lambda j: float((np.abs(np.array(blocks[j].cell.parameters)
-                                                    - ref) / ref).max())) if ok else bare[0]
+            k = min(ok, key=lambda j: cell_offset(blocks[j].cell, crystal[0])) \
+                if ok else bare[0]
             why = ("its cell and space group are the model's"
                    + (" (the closest cell)" if len(ok) > 1 else "")) if ok else \
                 "it has no crystal of its own (the model's is used)"
@@ -330,13 +335,9 @@ def _pick(mtz: gemmi.Mtz, ctype: str, preferred, crystal=None) -> str | None:
         return None
     if crystal is not None and len({mtz.column_with_label(c).dataset_id
                                     for c in cands}) > 1:
-        ref = np.array(crystal[0].parameters)
-
-        def off(label):
-            cell = _dataset_cell(mtz, label)[0]
-            return float((np.abs(np.array(cell.parameters) - ref) / ref).max())
-        best = min(off(c) for c in cands)
-        cands = [c for c in cands if off(c) <= best + 1e-4]
+        off = {c: cell_offset(_dataset_cell(mtz, c)[0], crystal[0]) for c in cands}
+        best = min(off.values())
+        cands = [c for c in cands if off[c] <= best + 1e-4]
     for p in preferred:
         for c in cands:
             if c.upper() == p.upper():
